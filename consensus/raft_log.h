@@ -1,0 +1,80 @@
+// The core's view of the replicated log: every entry after the snapshot point, held in memory, with the marks that
+// tie it to the durable log and the state machine.
+//
+//   snapshot.last_index < applied <= applying <= min(committed, stable) ...            ... <= last_index
+//                                                  unstable_from: entries from here on have not been handed out
+//
+// Invariants (checked by check_invariants):
+//   - entries are contiguous from snapshot.last_index + 1 and their terms never decrease;
+//   - applied <= applying <= committed <= last_index, and applying <= stable;
+//   - committed entries are never truncated (a conflict at or below committed is a safety violation, not an input).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <vector>
+
+#include "consensus/log_types.h"
+
+namespace raftkit {
+
+class RaftLog {
+ public:
+  // Restores the log as recovered from durable storage: everything given is stable.
+  RaftLog(const SnapshotMeta& snapshot, std::vector<Entry> entries, Index committed);
+
+  Index first_index() const { return snapshot_.last_index + 1; }
+  Index last_index() const { return entries_.empty() ? snapshot_.last_index : entries_.back().index; }
+  Term last_term() const;
+  // Term at index, for index in [snapshot.last_index, last_index]; nullopt outside.
+  std::optional<Term> term(Index index) const;
+  bool match_term(Index index, Term term) const;
+  // Raft paper 5.4.1: is a log ending at (last_index, last_term) at least as up to date as this one?
+  bool is_up_to_date(Index last_index, Term last_term) const;
+
+  const Entry& at(Index index) const { return entries_[index - first_index()]; }
+  // Entries in [lo, hi) up to max_bytes, always at least one when lo < hi. lo must be >= first_index().
+  std::vector<Entry> slice(Index lo, Index hi, std::uint64_t max_bytes) const;
+
+  // Leader: appends its own entries (indices assigned by the caller). Returns the new last index.
+  Index append(std::vector<Entry> entries);
+  // Follower (Raft paper, Figure 2, AppendEntries 2-4): nullopt if the log lacks (prev_index, prev_term);
+  // otherwise drops conflicting entries, appends the new ones and returns the index of the last new entry.
+  std::optional<Index> maybe_append(Index prev_index, Term prev_term, std::vector<Entry> entries);
+  // Fast backtracking: the largest index <= index whose term is <= term (etcd's findConflictByTerm).
+  Index find_conflict_by_term(Index index, Term term) const;
+
+  Index committed() const { return committed_; }
+  void commit_to(Index index);  // never moves backwards; index must exist in the log
+  // Leader rule (Raft paper 5.4.2): commit index only if the entry there is from the leader's current term.
+  bool maybe_commit(Index index, Term current_term);
+
+  // Persistence. unstable entries are handed out once by take_unstable(); stable_to() records that the runtime
+  // made them durable. A hand-out begins with truncate_after = first index - 1 so the durable log drops any
+  // conflicting suffix it still holds.
+  bool has_unstable() const { return unstable_from_ <= last_index(); }
+  std::vector<Entry> take_unstable();
+  void stable_to(Index index, Term term);
+  Index stable() const { return stable_; }
+
+  // Applying: committed and stable entries not yet handed to the state machine.
+  bool has_next_committed() const { return applying_ < std::min(committed_, stable_); }
+  std::vector<Entry> take_next_committed(std::uint64_t max_bytes);
+  void applied_to(Index index);
+  Index applied() const { return applied_; }
+
+  const SnapshotMeta& snapshot() const { return snapshot_; }
+  void check_invariants() const;
+
+ private:
+  SnapshotMeta snapshot_;
+  std::deque<Entry> entries_;
+  Index committed_ = 0;
+  Index stable_ = 0;
+  Index unstable_from_ = 0;
+  Index applying_ = 0;
+  Index applied_ = 0;
+};
+
+}  // namespace raftkit

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages this project builds and tests with, and only those that are missing.
+# Idempotent: a second run installs nothing. Needs root (or sudo) and apt; downloads nothing else.
+#
+# Never add libboost1.81-dev: it conflicts with the Boost 1.74 (libboost-dev) that carries Beast and Asio here.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git ccache
+  librocksdb-dev liblmdb-dev liblmdb++-dev libsqlite3-dev
+  libboost-dev libssl-dev
+  catch2 libbenchmark-dev nlohmann-json3-dev
+  bazel-bootstrap
+  python3 gnuplot-nox
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
