@@ -33,6 +33,8 @@ struct Message {
 
   // kAppend: the entry before `entries` (prev log index and term). kVote/kPreVote: the candidate's last entry.
   // kAppendResponse: the accepted last index, or on reject the index that was probed.
+  // kHeartbeat: the last index the leader has sent this follower; kHeartbeatResponse echoes it, with the
+  // follower's own last index in reject_hint, so the leader notices appends lost on the way.
   Index log_index = 0;
   Term log_term = 0;
   std::vector<Entry> entries;

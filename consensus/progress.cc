@@ -16,6 +16,12 @@ void Inflights::free_le(Index index) {
   }
 }
 
+void Inflights::free_first() {
+  if (flights_.empty()) return;
+  bytes_ -= flights_.front().bytes;
+  flights_.pop_front();
+}
+
 void Progress::become_probe() {
   // After a snapshot, start probing right after it; otherwise right after what we know matches.
   if (state == State::kSnapshot) {

@@ -20,6 +20,8 @@ class Inflights {
   // The follower acknowledged everything up to index: those messages are no longer in flight.
   void free_le(Index index);
   void reset() { flights_.clear(); bytes_ = 0; }
+  // Frees the oldest slot: a heartbeat answer shows the follower is alive although our appends went unanswered.
+  void free_first();
   bool full() const { return flights_.size() >= max_messages_ || (max_bytes_ && bytes_ >= max_bytes_); }
   std::size_t count() const { return flights_.size(); }
 

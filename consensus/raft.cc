@@ -431,7 +431,7 @@ void Raft::handle_append(const Message& m) {
   if (m.log_index < log_.committed()) {
     // Everything up to our commit index already matches the leader's log (Leader Completeness).
     r.log_index = log_.committed();
-    messages_after_persist_.push_back(std::move(r));
+    send(std::move(r));
     return;
   }
   const bool carries_configuration = std::any_of(m.entries.begin(), m.entries.end(),
@@ -453,7 +453,7 @@ void Raft::handle_append(const Message& m) {
     r.reject_hint_term = log_.term(hint).value_or(0);
   }
   if (configuration_index_ > log_.last_index()) refresh_configuration();
-  messages_after_persist_.push_back(std::move(r));
+  send(std::move(r));
 }
 
 void Raft::handle_heartbeat(const Message& m) {
@@ -463,7 +463,9 @@ void Raft::handle_heartbeat(const Message& m) {
   r.type = MessageType::kHeartbeatResponse;
   r.to = m.from;
   r.context = m.context;
-  messages_after_persist_.push_back(std::move(r));
+  r.log_index = m.log_index;
+  r.reject_hint = log_.last_index();
+  send(std::move(r));
 }
 
 void Raft::send(Message m) {

@@ -50,6 +50,7 @@ void Raft::broadcast_heartbeat(std::uint64_t context) {
     m.to = id;
     // Never tell a follower to commit beyond what it is known to hold.
     m.commit = std::min(pr.match, log_.committed());
+    m.log_index = pr.next - 1;
     m.context = context;
     send(std::move(m));
   }
@@ -97,13 +98,15 @@ void Raft::handle_append_response(const Message& m, Progress& pr) {
     }
     return;
   }
+  const bool was_paused = pr.is_paused();
   if (!pr.maybe_update(m.log_index)) return;
   if (pr.state == Progress::State::kProbe) {
     pr.become_replicate();
   } else if (pr.state == Progress::State::kReplicate) {
     pr.inflights.free_le(m.log_index);
   }
-  maybe_commit();
+  // A follower that was paused missed the commit index we broadcast meanwhile: send it even without entries.
+  if (!maybe_commit() && was_paused) send_append(m.from, true);
   // Refill the pipeline the acknowledgement just made room in.
   while (send_append(m.from, false)) {
   }
@@ -118,6 +121,13 @@ void Raft::handle_append_response(const Message& m, Progress& pr) {
 void Raft::handle_heartbeat_response(const Message& m, Progress& pr) {
   pr.recent_active = true;
   pr.probe_sent = false;
+  // Appends may have been lost: let one more through, so a full window cannot stall a live follower forever.
+  if (pr.state == Progress::State::kReplicate && pr.inflights.full()) pr.inflights.free_first();
+  // The follower answered a heartbeat sent after our appends up to m.log_index, yet holds less: they were lost.
+  // Probe again from what is known to match rather than waiting for a gap the next proposal would reveal.
+  if (pr.state == Progress::State::kReplicate && m.reject_hint < m.log_index && pr.match == m.reject_hint) {
+    pr.become_probe();
+  }
   if (pr.match < log_.last_index()) send_append(m.from, false);
   if (m.context != 0) acknowledge_read(m.from, m.context);
 }
