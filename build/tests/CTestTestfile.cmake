@@ -5,3 +5,4 @@
 # This file includes the relevant testing commands required for 
 # testing this directory and lists subdirectories to be tested as well.
 include("/work/main/build/tests/raftkit_unit_tests_include-b12d07c.cmake")
+include("/work/main/build/tests/raftkit_lincheck_tests_include-b12d07c.cmake")
