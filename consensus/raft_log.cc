@@ -12,7 +12,7 @@ RaftLog::RaftLog(const SnapshotMeta& snapshot, std::vector<Entry> entries, Index
   stable_ = last_index();
   unstable_from_ = last_index() + 1;
   applying_ = applied_ = snapshot_.last_index;
-  check_invariants();
+  check_entries();
 }
 
 Term RaftLog::last_term() const { return entries_.empty() ? snapshot_.last_term : entries_.back().term; }
@@ -127,6 +127,14 @@ void RaftLog::applied_to(Index index) {
 }
 
 void RaftLog::check_invariants() const {
+  // Constant-time marks check, on every advance(). The per-entry shape is guaranteed by append()/maybe_append()
+  // (each asserts contiguity as it inserts) and swept whole by check_entries().
+  RAFTKIT_INVARIANT(snapshot_.last_index <= applied_ && applied_ <= applying_ && applying_ <= committed_ &&
+                        committed_ <= last_index() && applying_ <= std::max(stable_, snapshot_.last_index),
+                    "log marks out of order");
+}
+
+void RaftLog::check_entries() const {
   Index expect = first_index();
   Term prev = snapshot_.last_term;
   for (const Entry& e : entries_) {
@@ -135,9 +143,7 @@ void RaftLog::check_invariants() const {
     ++expect;
     prev = e.term;
   }
-  RAFTKIT_INVARIANT(snapshot_.last_index <= applied_ && applied_ <= applying_ && applying_ <= committed_ &&
-                        committed_ <= last_index() && applying_ <= std::max(stable_, snapshot_.last_index),
-                    "log marks out of order");
+  check_invariants();
 }
 
 }  // namespace raftkit

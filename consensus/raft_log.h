@@ -4,7 +4,7 @@
 //   snapshot.last_index < applied <= applying <= min(committed, stable) ...            ... <= last_index
 //                                                  unstable_from: entries from here on have not been handed out
 //
-// Invariants (checked by check_invariants):
+// Invariants (marks checked by check_invariants on every advance, entries by check_entries):
 //   - entries are contiguous from snapshot.last_index + 1 and their terms never decrease;
 //   - applied <= applying <= committed <= last_index, and applying <= stable;
 //   - committed entries are never truncated (a conflict at or below committed is a safety violation, not an input).
@@ -65,7 +65,8 @@ class RaftLog {
   Index applied() const { return applied_; }
 
   const SnapshotMeta& snapshot() const { return snapshot_; }
-  void check_invariants() const;
+  void check_invariants() const;  // the marks; O(1)
+  void check_entries() const;     // every entry too; O(n)
 
  private:
   SnapshotMeta snapshot_;

@@ -43,7 +43,7 @@ TEST_CASE("a follower that hears nothing campaigns and wins a majority", "[elect
   }
 }
 
-TEST_CASE("election timeouts are randomized in [election, 2*election)", "[election]") {
+TEST_CASE("election timeouts are randomized between election_ticks and twice that", "[election]") {
   TestCluster c(5);
   std::set<int> timeouts;
   for (NodeId id : c.ids()) {
@@ -107,7 +107,7 @@ TEST_CASE("a vote is denied to a candidate whose log is less up to date (5.4.1)"
   CHECK(c.elect(1) == 1);
 }
 
-TEST_CASE("a node seeing a higher term steps down and adopts it; lower terms are refused", "[election][figure2]") {
+TEST_CASE("a node seeing a higher term steps down and adopts it, lower terms are refused", "[election][figure2]") {
   TestCluster c(3);
   REQUIRE(c.elect(1) == 1);
   Message m = vote_request(2, 1, 9, 100, 9);

@@ -57,7 +57,7 @@ TEST_CASE("ReadIndex: a new leader serves reads only after committing an entry o
   CHECK(c.node(1).reads[0].index >= 2);  // at least the new leader's no-op
 }
 
-TEST_CASE("ReadIndex: followers refuse reads with a leader hint; context 0 is invalid", "[read]") {
+TEST_CASE("ReadIndex: followers refuse reads with a leader hint, context 0 is invalid", "[read]") {
   TestCluster c(3);
   REQUIRE(c.elect(1) == 1);
   CHECK(c.raft(2).read_index(1).code() == ErrorCode::kNotLeader);

@@ -62,7 +62,7 @@ TEST_CASE("AppendEntries is rejected when the log lacks prev_index/prev_term", "
   CHECK(r.log().last_index() == 1);
 }
 
-TEST_CASE("a conflicting suffix is deleted and replaced; matching entries are kept", "[replication][figure2]") {
+TEST_CASE("a conflicting suffix is deleted and replaced, matching entries are kept", "[replication][figure2]") {
   std::vector<Entry> log = {configuration_entry({1, 2, 3}), e(2, 1), e(3, 1), e(4, 1)};
   TestCluster c({{log, HardState{1, 0, 0}}, {log, HardState{1, 0, 0}}, {log, HardState{1, 0, 0}}});
   Raft& r = c.raft(2);

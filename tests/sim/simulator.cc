@@ -726,6 +726,7 @@ SimResult Simulation::run() {
         if (n.up) live.push_back(n.raft.get());
       }
       check(invariants_.full_log_matching(live));
+      for (const Raft* r : live) r->log().check_entries();
     }
   }
   if (!result_.ok) return finish();

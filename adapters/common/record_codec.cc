@@ -1,0 +1,133 @@
+#include "adapters/common/record_codec.h"
+
+#include "adapters/common/crc32c.h"
+
+namespace raftkit {
+namespace {
+
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void put_u32(std::string& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+std::uint64_t get_u64(std::string_view in, std::size_t pos) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[pos + i])) << (8 * i);
+  return v;
+}
+std::uint32_t get_u32(std::string_view in, std::size_t pos) {
+  std::uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(static_cast<unsigned char>(in[pos + i])) << (8 * i);
+  return v;
+}
+
+void seal(std::string& out) { put_u32(out, crc32c(out)); }
+
+// Checks length and checksum; returns the body (without the crc) on success.
+Result<std::string_view> unseal(std::string_view bytes, std::size_t min_body, const char* what) {
+  if (bytes.size() < min_body + 4) {
+    return Status(ErrorCode::kCorruption, std::string(what) + " record is truncated (" + std::to_string(bytes.size()) +
+                                              " bytes)");
+  }
+  const std::string_view body = bytes.substr(0, bytes.size() - 4);
+  if (crc32c(body) != get_u32(bytes, bytes.size() - 4)) {
+    return Status(ErrorCode::kCorruption, std::string(what) + " record fails its checksum");
+  }
+  return body;
+}
+
+constexpr std::size_t kEntryHeader = 8 + 8 + 1;
+
+}  // namespace
+
+std::string entry_key(Index index) {
+  std::string key(8, '\0');
+  for (int i = 0; i < 8; ++i) key[7 - i] = static_cast<char>((index >> (8 * i)) & 0xff);
+  return key;
+}
+
+Result<Index> index_from_key(std::string_view key) {
+  if (key.size() != 8) return Status(ErrorCode::kCorruption, "entry key of " + std::to_string(key.size()) + " bytes");
+  Index v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(key[i]);
+  return v;
+}
+
+std::string encode_entry(const Entry& e) {
+  std::string out;
+  out.reserve(kEntryHeader + e.payload.size() + 4);
+  put_u64(out, e.index);
+  put_u64(out, e.term);
+  out.push_back(static_cast<char>(e.kind));
+  out += e.payload;
+  seal(out);
+  return out;
+}
+
+Result<Term> decode_entry_term(std::string_view bytes, Index expected_index) {
+  Result<std::string_view> body = unseal(bytes, kEntryHeader, "entry");
+  if (!body.is_ok()) {
+    return Status(ErrorCode::kCorruption, "entry " + std::to_string(expected_index) + ": " + body.status().message());
+  }
+  const Index index = get_u64(body.value(), 0);
+  if (index != expected_index) {
+    return Status(ErrorCode::kCorruption, "entry stored at index " + std::to_string(expected_index) + " says it is " +
+                                              std::to_string(index));
+  }
+  const auto kind = static_cast<std::uint8_t>(body.value()[16]);
+  if (kind > static_cast<std::uint8_t>(EntryKind::kNoop)) {
+    return Status(ErrorCode::kCorruption, "entry " + std::to_string(index) + " has unknown kind " + std::to_string(kind));
+  }
+  return get_u64(body.value(), 8);
+}
+
+Result<Entry> decode_entry(std::string_view bytes, Index expected_index) {
+  Result<Term> term = decode_entry_term(bytes, expected_index);
+  if (!term.is_ok()) return term.status();
+  Entry e;
+  e.index = expected_index;
+  e.term = term.value();
+  e.kind = static_cast<EntryKind>(static_cast<std::uint8_t>(bytes[16]));
+  e.payload.assign(bytes.substr(kEntryHeader, bytes.size() - kEntryHeader - 4));
+  return e;
+}
+
+std::string encode_hard_state(const HardState& hs) {
+  std::string out;
+  put_u64(out, hs.term);
+  put_u64(out, hs.voted_for);
+  put_u64(out, hs.commit);
+  seal(out);
+  return out;
+}
+
+Result<HardState> decode_hard_state(std::string_view bytes) {
+  Result<std::string_view> body = unseal(bytes, 24, "hard state");
+  if (!body.is_ok()) return body.status();
+  if (body.value().size() != 24) return Status(ErrorCode::kCorruption, "hard state record has the wrong length");
+  return HardState{get_u64(body.value(), 0), get_u64(body.value(), 8), get_u64(body.value(), 16)};
+}
+
+std::string encode_snapshot_meta(const SnapshotMeta& meta) {
+  std::string out;
+  put_u64(out, meta.last_index);
+  put_u64(out, meta.last_term);
+  out += encode_configuration(meta.configuration);
+  seal(out);
+  return out;
+}
+
+Result<SnapshotMeta> decode_snapshot_meta(std::string_view bytes) {
+  Result<std::string_view> body = unseal(bytes, 16, "snapshot metadata");
+  if (!body.is_ok()) return body.status();
+  SnapshotMeta meta;
+  meta.last_index = get_u64(body.value(), 0);
+  meta.last_term = get_u64(body.value(), 8);
+  Result<Configuration> c = decode_configuration(std::string(body.value().substr(16)));
+  if (!c.is_ok()) return Status(ErrorCode::kCorruption, "snapshot metadata: " + c.status().message());
+  meta.configuration = c.value();
+  return meta;
+}
+
+}  // namespace raftkit

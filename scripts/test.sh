@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone on Debian 12: installs what is missing, builds, and runs
+#   1. the unit, checker and regression-simulation tests under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   2. every CTest test in an optimised build (unit, contract, checker against the reference histories,
+#      1000 random simulation seeds, injected-bug detection, the installed-package consumer);
+#   3. bazel test //... (offline).
+# Exits non-zero if anything fails. .ci/run calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+jobs=$(nproc)
+
+./scripts/install-deps.sh
+
+step() { printf '\n==== %s ====\n' "$*"; }
+
+step "sanitized build (ASan + UBSan)"
+cmake -S . -B build-asan -G Ninja -DRAFTKIT_SANITIZE=ON -DRAFTKIT_BUILD_BENCH=OFF >/dev/null
+cmake --build build-asan -j "$jobs"
+step "sanitized tests: unit, checker, regression seeds"
+(cd build-asan && ctest -j "$jobs" --output-on-failure -R "unit|lincheck|regression" | tee "$root/build-asan/ctest.out")
+
+step "release build"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j "$jobs"
+step "all tests"
+(cd build && ctest -j "$jobs" --output-on-failure | tee "$root/build/ctest.out")
+
+step "simulation summary"
+grep -h "simulation:" build/Testing/Temporary/LastTest.log | sed 's/^/  /'
+
+step "bazel test //... (offline)"
+bazel test --jobs="$jobs" //... 2>&1 | tee build/bazel.out | grep -vE '^(INFO|Loading|Analyzing)' || {
+  echo "bazel test failed"
+  exit 1
+}
+
+passed=0
+failed=0
+for f in build-asan/ctest.out build/ctest.out; do
+  line=$(grep -E "tests passed, [0-9]+ tests failed out of [0-9]+" "$f")
+  total=$(echo "$line" | sed -E 's/.*out of ([0-9]+).*/\1/')
+  bad=$(echo "$line" | sed -E 's/.*passed, ([0-9]+) tests failed.*/\1/')
+  passed=$((passed + total - bad))
+  failed=$((failed + bad))
+done
+bazel_passed=$(grep -oE "[0-9]+ tests? pass" build/bazel.out | grep -oE "^[0-9]+" | tail -1)
+passed=$((passed + ${bazel_passed:-0}))
+echo
+echo "test command: ctest (sanitized), ctest (release) and bazel test all passed"
+echo "${passed} passed, ${failed} failed"
