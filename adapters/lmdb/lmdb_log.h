@@ -1,0 +1,58 @@
+// The LMDB durable log (through lmdb++).
+//
+// Durability (docs/engines/lmdb.md): the environment is opened in LMDB's default durable mode (no MDB_NOSYNC, no
+// MDB_NOMETASYNC, no MDB_WRITEMAP), so mdb_txn_commit() returns only after the data pages and then the meta page
+// are fdatasync'ed. Each write() and compact() is one write transaction: atomic, durable on return. The map grows
+// (doubling) when it fills; only a real lack of disk space ends that, as kNoSpace.
+#pragma once
+
+#include <memory>
+
+#include "adapters/common/log_directory.h"
+#include "adapters/common/term_index.h"
+#include "adapters/durable_log.h"
+
+namespace raftkit {
+
+struct LmdbLogOptions : LogOptions {
+  std::size_t initial_map_bytes = 64ull << 20;
+  // UNSAFE, for benchmarks only: MDB_NOSYNC acknowledges commits before any fsync; a power loss loses them.
+  bool unsafe_no_sync = false;
+};
+
+class LmdbLog final : public DurableLog {
+ public:
+  static Result<std::unique_ptr<LmdbLog>> open(const LmdbLogOptions& options);
+  ~LmdbLog() override;
+
+  Index first_index() const override { return index_.first_index(); }
+  Index last_index() const override { return index_.last_index(); }
+  Result<Term> term_at(Index index) const override { return index_.term_at(index); }
+  Result<std::vector<Entry>> read(Index lo, Index hi, std::uint64_t max_bytes) const override;
+  HardState hard_state() const override { return hard_state_; }
+  SnapshotMeta snapshot_meta() const override { return index_.meta(); }
+  RecoveryReport recovery_report() const override { return report_; }
+  Status write(const LogWrite& batch) override;
+  Status compact(const SnapshotMeta& meta) override;
+
+  std::size_t map_bytes() const { return map_bytes_; }
+
+ private:
+  struct Handles;
+  LmdbLog();
+  Status recover();
+  // Runs fn in one write transaction, growing the map and retrying when it fills.
+  template <typename Fn>
+  Status in_write_txn(const char* what, Fn&& fn);
+
+  LmdbLogOptions options_;
+  std::unique_ptr<LogDirectory> directory_;
+  std::unique_ptr<Handles> handles_;
+  std::size_t map_bytes_ = 0;
+  TermIndex index_;
+  HardState hard_state_;
+  RecoveryReport report_;
+  bool failed_ = false;
+};
+
+}  // namespace raftkit

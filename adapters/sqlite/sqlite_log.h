@@ -1,0 +1,63 @@
+// The SQLite durable log.
+//
+// Durability (docs/engines/sqlite.md): journal_mode=WAL with synchronous=FULL, so COMMIT returns only after the
+// WAL is fsynced; each write() and compact() is one transaction (BEGIN IMMEDIATE ... COMMIT) using prepared
+// statements. The WAL file is kept across closes (SQLITE_FCNTL_PERSIST_WAL) and its directory entry fsynced once,
+// so a new WAL never appears after an acknowledgement without its directory entry being durable.
+#pragma once
+
+#include <memory>
+
+#include "adapters/common/log_directory.h"
+#include "adapters/common/term_index.h"
+#include "adapters/durable_log.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace raftkit {
+
+struct SqliteLogOptions : LogOptions {
+  // UNSAFE, for benchmarks only: synchronous=NORMAL in WAL mode; a power loss loses the last commits.
+  bool unsafe_synchronous_normal = false;
+};
+
+class SqliteLog final : public DurableLog {
+ public:
+  static Result<std::unique_ptr<SqliteLog>> open(const SqliteLogOptions& options);
+  ~SqliteLog() override;
+
+  Index first_index() const override { return index_.first_index(); }
+  Index last_index() const override { return index_.last_index(); }
+  Result<Term> term_at(Index index) const override { return index_.term_at(index); }
+  Result<std::vector<Entry>> read(Index lo, Index hi, std::uint64_t max_bytes) const override;
+  HardState hard_state() const override { return hard_state_; }
+  SnapshotMeta snapshot_meta() const override { return index_.meta(); }
+  RecoveryReport recovery_report() const override { return report_; }
+  Status write(const LogWrite& batch) override;
+  Status compact(const SnapshotMeta& meta) override;
+
+ private:
+  SqliteLog() = default;
+  Status prepare();
+  Status recover();
+  Status exec(const char* sql);
+  Status error(const std::string& what) const;
+  Status put_meta(const std::string& key, const std::string& value);
+  Status delete_range(Index lo, Index hi);  // entries [lo, hi)
+  Status commit_or_fail(Status body, const char* what);
+
+  SqliteLogOptions options_;
+  std::unique_ptr<LogDirectory> directory_;
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* insert_entry_ = nullptr;
+  sqlite3_stmt* delete_range_ = nullptr;
+  sqlite3_stmt* select_range_ = nullptr;
+  sqlite3_stmt* put_meta_ = nullptr;
+  TermIndex index_;
+  HardState hard_state_;
+  RecoveryReport report_;
+  bool failed_ = false;
+};
+
+}  // namespace raftkit
