@@ -15,7 +15,9 @@
 namespace raftkit {
 
 struct LmdbLogOptions : LogOptions {
-  std::size_t initial_map_bytes = 64ull << 20;
+  // Virtual address space, not disk: without MDB_WRITEMAP the file grows only as pages are written. Large enough
+  // that growth (which reruns the failed transaction) is rare; it still doubles whenever the map fills.
+  std::size_t initial_map_bytes = 1ull << 30;
   // UNSAFE, for benchmarks only: MDB_NOSYNC acknowledges commits before any fsync; a power loss loses them.
   bool unsafe_no_sync = false;
 };
