@@ -1,5 +1,7 @@
 #include "adapters/common/record_codec.h"
 
+#include <cstring>
+
 #include "adapters/common/crc32c.h"
 
 namespace raftkit {
@@ -54,14 +56,21 @@ Result<Index> index_from_key(std::string_view key) {
   return v;
 }
 
+std::size_t encoded_entry_size(const Entry& e) { return kEntryHeader + e.payload.size() + 4; }
+
+void encode_entry_into(const Entry& e, char* out) {
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((e.index >> (8 * i)) & 0xff);
+  for (int i = 0; i < 8; ++i) out[8 + i] = static_cast<char>((e.term >> (8 * i)) & 0xff);
+  out[16] = static_cast<char>(e.kind);
+  std::memcpy(out + kEntryHeader, e.payload.data(), e.payload.size());
+  const std::size_t body = kEntryHeader + e.payload.size();
+  const std::uint32_t crc = crc32c(std::string_view(out, body));
+  for (int i = 0; i < 4; ++i) out[body + i] = static_cast<char>((crc >> (8 * i)) & 0xff);
+}
+
 std::string encode_entry(const Entry& e) {
-  std::string out;
-  out.reserve(kEntryHeader + e.payload.size() + 4);
-  put_u64(out, e.index);
-  put_u64(out, e.term);
-  out.push_back(static_cast<char>(e.kind));
-  out += e.payload;
-  seal(out);
+  std::string out(encoded_entry_size(e), '\0');
+  encode_entry_into(e, out.data());
   return out;
 }
 

@@ -20,6 +20,10 @@ std::string entry_key(Index index);  // 8 bytes, big-endian
 Result<Index> index_from_key(std::string_view key);
 
 std::string encode_entry(const Entry& e);
+std::size_t encoded_entry_size(const Entry& e);
+// Encodes into out[0, encoded_entry_size(e)): lets an engine write straight into its own buffer (LMDB's
+// MDB_RESERVE), saving a copy of every payload.
+void encode_entry_into(const Entry& e, char* out);
 // expected_index guards against a record stored under the wrong key (a misdirected write).
 Result<Entry> decode_entry(std::string_view bytes, Index expected_index);
 // Just the term, after verifying the checksum (open-time scans need no payload copy).
