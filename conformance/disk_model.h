@@ -1,0 +1,77 @@
+// Replays a file-operation trace (iotrace.h) to rebuild what a disk holds after a power loss at any point of it.
+//
+// Files are tracked by inode: each has the content it had at its last fsync/fdatasync (its durable base) and the
+// writes and resizes since, in order, each marked whether it went through an O_SYNC/O_DSYNC descriptor. Directory
+// entries (create, rename, unlink, mkdir, rmdir) are durable only once their directory is fsynced.
+//
+// A crash state is materialised under a persistence model:
+//   kPessimistic  POSIX's minimum: unsynced data and unsynced directory entries are all lost;
+//   kTorn         each 512-byte sector of each unsynced write independently survives or not, and each directory
+//                 keeps a random prefix of its unsynced entry changes;
+//   kReordered    a random subset of whole unsynced writes survives (in any combination), directory entries as
+//                 for kTorn;
+//   kEverything   nothing is lost: what the directory should hold if the trace saw every I/O (the self-check).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "conformance/iotrace.h"
+#include "consensus/random.h"
+#include "consensus/status.h"
+
+namespace raftkit::conformance {
+
+enum class PersistenceModel { kPessimistic, kTorn, kReordered, kEverything };
+const char* model_name(PersistenceModel m);
+
+class DiskModel {
+ public:
+  // root: the traced directory, existing and durable (and empty) when the trace began.
+  explicit DiskModel(std::string root);
+  void apply(const iotrace::Op& op);
+  // Writes the crash state into out_dir (created; it must not exist), paths relative to root.
+  Status materialize(const std::string& out_dir, PersistenceModel model, Random& random) const;
+  // Unsynced bytes and directory changes pending right now (to skip models that would all coincide).
+  bool has_unsynced() const;
+
+ private:
+  struct Change {
+    bool is_resize = false;
+    std::uint64_t offset = 0;
+    std::string data;
+    std::uint64_t size = 0;
+    bool synced = false;
+  };
+  struct Inode {
+    std::string base;
+    std::vector<Change> changes;
+    std::string current;
+  };
+  struct Name {
+    bool directory = false;
+    std::uint64_t inode = 0;
+  };
+  struct DirChange {
+    iotrace::OpType type;
+    std::string path, path2;
+    Name name;
+  };
+  using Names = std::map<std::string, Name>;
+
+  static void apply_change(std::string& content, const Change& c);
+  static void apply_dir_change(Names& names, const DirChange& c);
+  static std::string parent(const std::string& path);
+  std::string content(const Inode& inode, PersistenceModel model, Random& random) const;
+
+  std::string root_;
+  std::map<std::uint64_t, Inode> inodes_;
+  Names volatile_names_;
+  Names durable_names_;
+  std::map<std::string, std::vector<DirChange>> pending_;  // by directory
+};
+
+}  // namespace raftkit::conformance
