@@ -121,6 +121,18 @@ bool DiskModel::has_unsynced() const {
   });
 }
 
+std::optional<std::string> DiskModel::path_of(std::uint64_t inode) const {
+  for (const auto& [path, name] : volatile_names_) {
+    if (!name.directory && name.inode == inode) return path;
+  }
+  return std::nullopt;
+}
+
+std::string DiskModel::current_content(std::uint64_t inode) const {
+  auto it = inodes_.find(inode);
+  return it == inodes_.end() ? std::string() : it->second.current;
+}
+
 std::string DiskModel::content(const Inode& inode, PersistenceModel model, Random& random) const {
   if (model == PersistenceModel::kEverything) return inode.current;
   std::string out = inode.base;

@@ -37,6 +37,10 @@ class DiskModel {
   Status materialize(const std::string& out_dir, PersistenceModel model, Random& random) const;
   // Unsynced bytes and directory changes pending right now (to skip models that would all coincide).
   bool has_unsynced() const;
+  // Where the file with this inode lives now (volatile view), if anywhere.
+  std::optional<std::string> path_of(std::uint64_t inode) const;
+  // Its content now (volatile view).
+  std::string current_content(std::uint64_t inode) const;
 
  private:
   struct Change {

@@ -37,6 +37,7 @@ struct State {
   std::vector<Op> trace;
   std::unordered_map<int, FdInfo> fds;
   int sync_countdown = 0, sync_errno = 0;
+  pid_t armed_thread = 0;  // injection counts only calls from the thread that armed it
   int write_countdown = 0, write_errno = 0;
   int injected = 0;
   std::atomic<int> probe_calls{0};
@@ -90,8 +91,8 @@ std::string absolute(int dirfd, const char* path) {
 
 bool traced(const std::string& path) {
   State& s = state();
-  return s.recording && !in_recorder && path.size() > s.root.size() && path.compare(0, s.root.size(), s.root) == 0 &&
-         path[s.root.size()] == '/';
+  return s.recording && !in_recorder && path.compare(0, s.root.size(), s.root) == 0 &&
+         (path.size() == s.root.size() || path[s.root.size()] == '/');
 }
 
 void record(Op op) {
@@ -156,6 +157,7 @@ bool lookup(int fd, FdInfo& info) {
 bool inject_write_failure() {
   std::lock_guard<std::mutex> lock(state().mu);
   State& s = state();
+  if (s.armed_thread != gettid()) return false;
   if (s.write_countdown > 0 && --s.write_countdown == 0) {
     ++s.injected;
     errno = s.write_errno;
@@ -167,6 +169,7 @@ bool inject_write_failure() {
 bool inject_sync_failure() {
   std::lock_guard<std::mutex> lock(state().mu);
   State& s = state();
+  if (s.armed_thread != gettid()) return false;
   if (s.sync_countdown > 0 && --s.sync_countdown == 0) {
     ++s.injected;
     errno = s.sync_errno;
@@ -261,12 +264,14 @@ void fail_nth_sync(int n, int err) {
   std::lock_guard<std::mutex> lock(state().mu);
   state().sync_countdown = n;
   state().sync_errno = err;
+  state().armed_thread = gettid();
 }
 
 void fail_nth_write(int n, int err) {
   std::lock_guard<std::mutex> lock(state().mu);
   state().write_countdown = n;
   state().write_errno = err;
+  state().armed_thread = gettid();
 }
 
 int injected_failures() {

@@ -51,6 +51,7 @@ std::vector<Op> stop();
 void mark(std::int64_t value);
 bool active();
 
+// Injection counts only calls made by the thread that arms it (an engine's background threads are left alone).
 // The nth (1-based) fsync/fdatasync on a traced file from now fails with err without syncing; 0 disables.
 void fail_nth_sync(int n, int err);
 // The nth (1-based) write call on a traced file from now fails with err without writing; 0 disables.

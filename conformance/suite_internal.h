@@ -1,0 +1,42 @@
+// Shared by the level implementations of the conformance suite; not part of its public surface.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "conformance/conformance.h"
+#include "conformance/workload.h"
+
+namespace raftkit::conformance {
+
+// Accumulates pass/fail per (level, rule); a rule passes until any check of it fails.
+class Results {
+ public:
+  void check(const std::string& level, const std::string& rule, bool ok, const std::string& failure = "");
+  void note(std::string n) { notes_.push_back(std::move(n)); }
+  Report finish(const std::string& adapter);
+
+ private:
+  std::vector<RuleResult> rules_;
+  std::map<std::pair<std::string, std::string>, std::size_t> index_;
+  std::vector<std::string> notes_;
+};
+
+// Where a verify_recovery() verdict belongs: ordering rules to "ordering", the rest to the level that found it.
+void record_verdict(Results& results, const std::string& level, const std::string& verdict,
+                    const std::string& context);
+
+std::string make_dir(const std::string& path);  // creates (and fsyncs the parent of) path; returns it
+void remove_dir(const std::string& path);
+
+// The levels.
+void run_api_level(const AdapterFactory& factory, const SuiteOptions& options, Results& results);
+void run_process_crash_level(const AdapterFactory& factory, const SuiteOptions& options, Results& results);
+void run_power_loss_levels(const AdapterFactory& factory, const SuiteOptions& options, Results& results);
+void run_error_level(const AdapterFactory& factory, const SuiteOptions& options, Results& results);
+
+inline constexpr const char* kChildFlag = "--raftkit-conformance-child";
+
+}  // namespace raftkit::conformance

@@ -1,0 +1,102 @@
+// The suite proving itself: deliberately broken adapters must FAIL, each naming the broken rule with its seed and
+// crash point and leaving the crash state on disk; the same adapter without the breakage must PASS.
+//
+//   raftkit_conformance_broken            runs every case, prints each report's failures, exit 0 if all as expected
+//   raftkit_conformance_broken VARIANT …  (internal) the suite on one variant, for the process-crash child
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "conformance/conformance.h"
+#include "tests/conformance/simple_file_log.h"
+
+namespace {
+
+using namespace raftkit;
+using raftkit::testing::Breakage;
+using raftkit::testing::SimpleFileLog;
+
+struct Variant {
+  const char* name;
+  Breakage breakage;
+  const char* expected_rule;  // a substring of the rule that must fail ("" for the correct adapter)
+  std::vector<std::string> levels;
+};
+
+std::vector<Variant> variants() {
+  Breakage none;
+  Breakage no_fsync;
+  no_fsync.no_fsync = true;
+  Breakage vote;
+  vote.vote_not_synced = true;
+  Breakage truncation;
+  truncation.non_atomic_truncation = true;
+  Breakage nth;
+  nth.ack_before_sync_every_nth = 3;
+  Breakage trims;
+  trims.trims_corruption = true;
+  Breakage dir;
+  dir.no_dir_sync = true;
+  return {
+      {"correct", none, "", {"api", "process-crash", "power-loss", "ordering", "corruption", "errors"}},
+      {"no-fsync", no_fsync, "acknowledged entries survive", {"power-loss", "ordering"}},
+      {"vote-not-synced", vote, "hard state", {"power-loss", "ordering"}},
+      {"non-atomic-truncation", truncation, "", {"power-loss", "ordering"}},
+      {"ack-before-sync-every-3rd", nth, "acknowledged entries survive", {"power-loss", "ordering"}},
+      {"trims-corruption", trims, "silently", {"corruption"}},
+      {"no-directory-sync", dir, "", {"power-loss", "ordering"}},
+  };
+}
+
+conformance::AdapterFactory factory_for(const Breakage& b) {
+  return [b](const std::string& dir) -> Result<std::unique_ptr<DurableLog>> {
+    auto r = SimpleFileLog::open(dir, b);
+    if (!r.is_ok()) return r.status();
+    return std::unique_ptr<DurableLog>(std::move(r).value());
+  };
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::strncmp(argv[1], "--", 2) != 0) {
+    // One variant (the process-crash level's child comes through here).
+    for (const Variant& v : variants()) {
+      if (v.name != std::string(argv[1])) continue;
+      conformance::SuiteOptions options;
+      options.child_args = {v.name};
+      options.levels = v.levels;
+      return conformance::main_for(argc - 1, argv + 1, std::string("simplefile-") + v.name, factory_for(v.breakage), options);
+    }
+    std::fprintf(stderr, "unknown variant %s\n", argv[1]);
+    return 2;
+  }
+  int unexpected = 0;
+  for (const Variant& v : variants()) {
+    conformance::SuiteOptions options;
+    options.adapter_name = std::string("simplefile-") + v.name;
+    options.child_args = {v.name};
+    options.levels = v.levels;
+    options.seeds = 3;
+    const conformance::Report report = conformance::run_suite(factory_for(v.breakage), options);
+    const bool should_pass = std::string(v.name) == "correct";
+    bool as_expected = report.passed() == should_pass;
+    std::string named;
+    for (const auto& r : report.rules) {
+      if (!r.passed && (named.empty() || r.rule.find(v.expected_rule) != std::string::npos)) {
+        named = "[" + r.level + "] " + r.rule + ": " + r.failure;
+      }
+    }
+    if (!should_pass && *v.expected_rule && named.find(v.expected_rule) == std::string::npos) as_expected = false;
+    std::printf("%s %-28s %s\n", as_expected ? "as expected:" : "UNEXPECTED: ", v.name,
+                report.passed() ? "PASS" : "FAIL");
+    if (!named.empty()) std::printf("    %s\n", named.c_str());
+    if (!as_expected) {
+      std::fputs(report.to_string().c_str(), stdout);
+      ++unexpected;
+    }
+  }
+  std::printf("conformance self-proof: %s\n", unexpected ? "some broken adapters were not caught" : "every broken adapter FAILED and the correct one PASSED");
+  return unexpected ? 1 : 0;
+}

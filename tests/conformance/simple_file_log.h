@@ -1,0 +1,65 @@
+// A small file-based durable log: one append-only file of CRC-framed entries, plus the hard state and snapshot
+// metadata each in a file replaced atomically (temporary name, fsync, rename, fsync of the directory).
+//
+// It serves twice: correct, it is the example of an adapter built outside raftkit's build and checked with the
+// `raftkit-conformance` runner through the C entry point; with one of its Breakage flags set, it is a deliberately
+// broken adapter that the conformance suite must catch.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "adapters/common/log_directory.h"
+#include "adapters/common/term_index.h"
+#include "adapters/durable_log.h"
+
+namespace raftkit::testing {
+
+struct Breakage {
+  bool no_fsync = false;                 // never fsyncs anything
+  bool vote_not_synced = false;          // the hard state file is written and renamed but never synced
+  bool non_atomic_truncation = false;    // overwrites in place, then cuts the old tail in a second step
+  int ack_before_sync_every_nth = 0;     // every Nth write returns before its fdatasync
+  bool trims_corruption = false;         // on open, a bad record in the middle cuts the log there, silently
+  bool no_dir_sync = false;              // creates and renames files without fsyncing the directory
+};
+
+class SimpleFileLog final : public DurableLog {
+ public:
+  static Result<std::unique_ptr<SimpleFileLog>> open(const std::string& dir, Breakage breakage = {});
+  ~SimpleFileLog() override;
+
+  Index first_index() const override { return index_.first_index(); }
+  Index last_index() const override { return index_.last_index(); }
+  Result<Term> term_at(Index index) const override { return index_.term_at(index); }
+  Result<std::vector<Entry>> read(Index lo, Index hi, std::uint64_t max_bytes) const override;
+  HardState hard_state() const override { return hard_state_; }
+  SnapshotMeta snapshot_meta() const override { return index_.meta(); }
+  RecoveryReport recovery_report() const override { return report_; }
+  Status write(const LogWrite& batch) override;
+  Status compact(const SnapshotMeta& meta) override;
+
+ private:
+  SimpleFileLog() = default;
+  Status recover();
+  Status sync_fd(int fd);
+  Status sync_dir();
+  Status replace_file(const std::string& name, const std::string& contents, bool sync_data);
+  Status append_frames(const std::vector<Entry>& entries, std::uint64_t at);
+  Status reopen_entries_file();
+  Status rewrite_entries(Index from);  // entries.log with only entries from `from` on, replaced atomically
+
+  Breakage breakage_;
+  std::unique_ptr<LogDirectory> directory_;
+  int fd_ = -1;
+  std::uint64_t end_ = 0;                // valid end of entries.log
+  std::vector<std::uint64_t> offsets_;  // file offset of each entry after the snapshot point
+  TermIndex index_;
+  HardState hard_state_;
+  RecoveryReport report_;
+  int writes_ = 0;
+  bool failed_ = false;
+};
+
+}  // namespace raftkit::testing
