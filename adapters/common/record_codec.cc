@@ -118,6 +118,21 @@ Result<HardState> decode_hard_state(std::string_view bytes) {
   return HardState{get_u64(body.value(), 0), get_u64(body.value(), 8), get_u64(body.value(), 16)};
 }
 
+std::string encode_tail_anchor(const TailAnchor& t) {
+  std::string out;
+  put_u64(out, t.last_index);
+  put_u64(out, t.last_term);
+  seal(out);
+  return out;
+}
+
+Result<TailAnchor> decode_tail_anchor(std::string_view bytes) {
+  Result<std::string_view> body = unseal(bytes, 16, "tail anchor");
+  if (!body.is_ok()) return body.status();
+  if (body.value().size() != 16) return Status(ErrorCode::kCorruption, "tail anchor record has the wrong length");
+  return TailAnchor{get_u64(body.value(), 0), get_u64(body.value(), 8)};
+}
+
 std::string encode_snapshot_meta(const SnapshotMeta& meta) {
   std::string out;
   put_u64(out, meta.last_index);

@@ -5,6 +5,7 @@
 //   entry:       u64 index | u64 term | u8 kind | payload bytes | u32 crc
 //   hard state:  u64 term | u64 voted_for | u64 commit | u32 crc
 //   snapshot:    u64 last_index | u64 last_term | configuration bytes | u32 crc
+//   tail anchor: u64 last_index | u64 last_term | u32 crc
 #pragma once
 
 #include <cstdint>
@@ -31,6 +32,16 @@ Result<Term> decode_entry_term(std::string_view bytes, Index expected_index);
 
 std::string encode_hard_state(const HardState& hs);
 Result<HardState> decode_hard_state(std::string_view bytes);
+
+// The tail anchor: the last index and term as of the latest write, stored beside the entries in the same
+// transaction. Engines without page checksums (LMDB, SQLite) check it on open: a lost or stale page that drops
+// entries from the end of the log then shows up as a mismatch instead of a silently shorter log.
+struct TailAnchor {
+  Index last_index = 0;
+  Term last_term = 0;
+};
+std::string encode_tail_anchor(const TailAnchor& t);
+Result<TailAnchor> decode_tail_anchor(std::string_view bytes);
 
 std::string encode_snapshot_meta(const SnapshotMeta& meta);
 Result<SnapshotMeta> decode_snapshot_meta(std::string_view bytes);

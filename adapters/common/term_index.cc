@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "adapters/durable_log.h"
+
 namespace raftkit {
 
 Result<Term> TermIndex::term_at(Index index) const {
@@ -39,6 +41,29 @@ Status TermIndex::recover_entry(Index index, Term term) {
   }
   terms_.push_back(term);
   return Status::ok();
+}
+
+Status TermIndex::check_anchor(const std::optional<TailAnchor>& stored) const {
+  const TailAnchor found = anchor();
+  if (!stored) {
+    if (last_index() == meta_.last_index && meta_.last_index == 0) return Status::ok();  // a fresh log
+    return Status(ErrorCode::kCorruption, "the log's tail anchor is missing (lost pages?)");
+  }
+  if (stored->last_index != found.last_index || stored->last_term != found.last_term) {
+    return Status(ErrorCode::kCorruption, "the log ends at " + std::to_string(found.last_index) + "/" +
+                                              std::to_string(found.last_term) + " but its tail anchor says " +
+                                              std::to_string(stored->last_index) + "/" +
+                                              std::to_string(stored->last_term) + " (lost or stale pages)");
+  }
+  return Status::ok();
+}
+
+TailAnchor TermIndex::anchor_after(const LogWrite& batch) const {
+  if (!batch.entries.empty()) return TailAnchor{batch.entries.back().index, batch.entries.back().term};
+  if (batch.truncate_after && *batch.truncate_after < last_index()) {
+    return TailAnchor{*batch.truncate_after, term_at(*batch.truncate_after).value()};
+  }
+  return anchor();
 }
 
 void TermIndex::truncate_after(Index index) {

@@ -5,6 +5,9 @@
 
 #include <deque>
 
+#include <optional>
+
+#include "adapters/common/record_codec.h"
 #include "consensus/log_types.h"
 #include "consensus/status.h"
 
@@ -30,6 +33,11 @@ class TermIndex {
   void compact(const SnapshotMeta& meta);
   // What compact(meta) removes: entries [first_index(), end) with end exclusive.
   Index compaction_end(const SnapshotMeta& meta) const;
+  // The anchor a write leaves behind, and the check of a stored one against what recovery found.
+  TailAnchor anchor() const { return TailAnchor{last_index(), term_at(last_index()).value()}; }
+  Status check_anchor(const std::optional<TailAnchor>& stored) const;
+  // The anchor once `batch` (already validated) is applied.
+  TailAnchor anchor_after(const struct LogWrite& batch) const;
 
  private:
   SnapshotMeta meta_;

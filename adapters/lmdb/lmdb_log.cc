@@ -13,6 +13,7 @@ namespace {
 
 const std::string kHardStateKey = "hard_state";
 const std::string kSnapshotKey = "snapshot";
+const std::string kTailKey = "tail";
 
 std::string_view view(const lmdb::val& v) { return std::string_view(v.data(), v.size()); }
 
@@ -56,10 +57,27 @@ Result<std::unique_ptr<LmdbLog>> LmdbLog::open(const LmdbLogOptions& options) {
     MDB_envinfo info;
     ::mdb_env_info(log->handles_->env.handle(), &info);
     log->map_bytes_ = info.me_mapsize;
-    auto txn = lmdb::txn::begin(log->handles_->env.handle());
-    log->handles_->entries = lmdb::dbi::open(txn, "entries", MDB_CREATE).handle();
-    log->handles_->meta = lmdb::dbi::open(txn, "meta", MDB_CREATE).handle();
-    txn.commit();
+    // Open the databases read-only when they exist: a damaged environment is then reported by the reads that
+    // follow, instead of being written to during open.
+    auto ro = lmdb::txn::begin(log->handles_->env.handle(), nullptr, MDB_RDONLY);
+    MDB_dbi entries = 0, meta = 0;
+    const bool exist = ::mdb_dbi_open(ro.handle(), "entries", 0, &entries) == MDB_SUCCESS &&
+                       ::mdb_dbi_open(ro.handle(), "meta", 0, &meta) == MDB_SUCCESS;
+    if (exist) {
+      ro.commit();  // keeps the handles open for the environment
+      log->handles_->entries = entries;
+      log->handles_->meta = meta;
+    } else if (info.me_last_txnid > 0) {
+      // Transactions were committed here, yet our databases are gone: a damaged environment, never re-created.
+      ro.abort();
+      return Status(ErrorCode::kCorruption, "lmdb environment " + path + " has committed transactions but lacks its databases");
+    } else {
+      ro.abort();
+      auto txn = lmdb::txn::begin(log->handles_->env.handle());
+      log->handles_->entries = lmdb::dbi::open(txn, "entries", MDB_CREATE).handle();
+      log->handles_->meta = lmdb::dbi::open(txn, "meta", MDB_CREATE).handle();
+      txn.commit();
+    }
   } catch (const lmdb::error& e) {
     return from_lmdb(e, "open lmdb environment " + path);
   }
@@ -88,6 +106,13 @@ Status LmdbLog::recover() {
       if (!hs.is_ok()) return hs.status();
       hard_state_ = hs.value();
     }
+    std::optional<TailAnchor> anchor;
+    lmdb::val tail_key(kTailKey), tail_value;
+    if (meta_dbi.get(txn, tail_key, tail_value)) {
+      Result<TailAnchor> t = decode_tail_anchor(view(tail_value));
+      if (!t.is_ok()) return t.status();
+      anchor = t.value();
+    }
     index_.reset(meta);
     auto cursor = lmdb::cursor::open(txn, handles_->entries);
     lmdb::val k, v;
@@ -102,6 +127,7 @@ Status LmdbLog::recover() {
     }
     cursor.close();
     txn.abort();
+    if (Status s = index_.check_anchor(anchor); !s.is_ok()) return s;
   } catch (const lmdb::error& e) {
     return from_lmdb(e, "recover lmdb log");
   }
@@ -133,6 +159,12 @@ Result<std::vector<Entry>> LmdbLog::read(Index lo, Index hi, std::uint64_t max_b
     return from_lmdb(e, "read entries");
   }
   return out;
+}
+
+void LmdbLog::put_anchor(MDB_txn* txn, const TailAnchor& anchor) {
+  const std::string value = encode_tail_anchor(anchor);
+  lmdb::val k(kTailKey), v(value);
+  lmdb::dbi_put(txn, handles_->meta, k, v, 0);
 }
 
 template <typename Fn>
@@ -186,6 +218,7 @@ Status LmdbLog::write(const LogWrite& batch) {
       lmdb::val k(kHardStateKey), v(value);
       lmdb::dbi_put(txn, handles_->meta, k, v, 0);
     }
+    if (batch.truncate_after || !batch.entries.empty()) put_anchor(txn, index_.anchor_after(batch));
   });
   if (!s.is_ok()) return s;
   if (batch.truncate_after) index_.truncate_after(*batch.truncate_after);
@@ -209,6 +242,9 @@ Status LmdbLog::compact(const SnapshotMeta& meta) {
     const std::string value = encode_snapshot_meta(meta);
     lmdb::val k(kSnapshotKey), v(value);
     lmdb::dbi_put(txn, handles_->meta, k, v, 0);
+    TermIndex after = index_;
+    after.compact(meta);
+    put_anchor(txn, after.anchor());
   });
   if (!s.is_ok()) return s;
   index_.compact(meta);

@@ -12,6 +12,8 @@
 #include "adapters/common/term_index.h"
 #include "adapters/durable_log.h"
 
+struct MDB_txn;
+
 namespace raftkit {
 
 struct LmdbLogOptions : LogOptions {
@@ -43,6 +45,7 @@ class LmdbLog final : public DurableLog {
   struct Handles;
   LmdbLog();
   Status recover();
+  void put_anchor(MDB_txn* txn, const TailAnchor& anchor);
   // Runs fn in one write transaction, growing the map and retrying when it fills.
   template <typename Fn>
   Status in_write_txn(const char* what, Fn&& fn);

@@ -5,6 +5,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "adapters/common/record_codec.h"
+#include "adapters/rocksdb/wal_check.h"
 
 namespace raftkit {
 namespace {
@@ -32,10 +33,11 @@ Result<std::unique_ptr<RocksDbLog>> RocksDbLog::open(const RocksDbLogOptions& op
   rocksdb::Options db_options;
   db_options.create_if_missing = true;
   db_options.paranoid_checks = true;
-  // A WAL record that fails its checksum is an error, never silently skipped; a torn final record (a write that
-  // never returned) is the only thing recovery may drop.
-  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  // Recovery stops at the first bad WAL record (a torn tail). check_rocksdb_wal() has already refused to open if
+  // anything intact lay behind it, so what RocksDB drops here was never acknowledged.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   db_options.max_background_jobs = 2;
+  if (Status s = check_rocksdb_wal(log->directory_->path() + "/rocksdb"); !s.is_ok()) return s;
   rocksdb::DB* db = nullptr;
   if (Status s = from_rocksdb(rocksdb::DB::Open(db_options, log->directory_->path() + "/rocksdb", &db), "open rocksdb");
       !s.is_ok()) {

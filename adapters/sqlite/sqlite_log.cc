@@ -5,12 +5,14 @@
 #include <string_view>
 
 #include "adapters/common/record_codec.h"
+#include "adapters/sqlite/wal_check.h"
 
 namespace raftkit {
 namespace {
 
 const std::string kHardStateKey = "hard_state";
 const std::string kSnapshotKey = "snapshot";
+const std::string kTailKey = "tail";
 
 std::string_view column_blob(sqlite3_stmt* stmt, int column) {
   const void* data = sqlite3_column_blob(stmt, column);
@@ -57,6 +59,9 @@ Result<std::unique_ptr<SqliteLog>> SqliteLog::open(const SqliteLogOptions& optio
   log->options_ = options;
   log->directory_ = std::move(dir).value();
   const std::string path = log->directory_->path() + "/log.sqlite3";
+  // Before SQLite replays its WAL (and would silently stop at a damaged frame), check that only a torn tail is
+  // behind any damage.
+  if (Status s = check_sqlite_wal(path + "-wal"); !s.is_ok()) return s;
   if (sqlite3_open_v2(path.c_str(), &log->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK) {
     return log->error("open " + path);
@@ -68,6 +73,14 @@ Result<std::unique_ptr<SqliteLog>> SqliteLog::open(const SqliteLogOptions& optio
       !s.is_ok()) {
     return s;
   }
+  // Checkpoints are ours (see maybe_checkpoint): TRUNCATE ones, so no frame already copied into the database
+  // stays in the WAL. SQLite's automatic PASSIVE checkpoints leave them there, and a damaged WAL could then be
+  // replayed over newer pages.
+  if (Status s = log->exec("PRAGMA wal_autocheckpoint=0"); !s.is_ok()) return s;
+  sqlite3_wal_hook(log->db_, [](void* self, sqlite3*, const char*, int frames) {
+    static_cast<SqliteLog*>(self)->wal_frames_ = frames;
+    return SQLITE_OK;
+  }, log.get());
   // Integrity of SQLite's own pages; our CRCs cover the records inside them.
   if (Status s = log->exec("PRAGMA cell_size_check=ON"); !s.is_ok()) return s;
   if (Status s = log->exec("CREATE TABLE IF NOT EXISTS entries (idx INTEGER PRIMARY KEY, record BLOB NOT NULL);"
@@ -84,7 +97,16 @@ Result<std::unique_ptr<SqliteLog>> SqliteLog::open(const SqliteLogOptions& optio
 
 SqliteLog::~SqliteLog() {
   for (sqlite3_stmt* s : {insert_entry_, delete_range_, select_range_, put_meta_}) sqlite3_finalize(s);
+  if (db_ != nullptr && !failed_) (void)exec("PRAGMA wal_checkpoint(TRUNCATE)");
   sqlite3_close(db_);
+}
+
+void SqliteLog::maybe_checkpoint() {
+  // About 4 MiB of WAL at 4 KiB pages. A failed checkpoint loses nothing (the WAL still holds every frame).
+  if (wal_frames_ >= 1000) {
+    (void)exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    wal_frames_ = 0;
+  }
 }
 
 Status SqliteLog::prepare() {
@@ -107,6 +129,7 @@ Status SqliteLog::prepare() {
 
 Status SqliteLog::recover() {
   SnapshotMeta meta;
+  std::optional<TailAnchor> anchor;
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db_, "SELECT key, value FROM meta", -1, &stmt, nullptr) != SQLITE_OK) return error("read meta");
   int rc;
@@ -119,6 +142,13 @@ Status SqliteLog::recover() {
         return m.status();
       }
       meta = m.value();
+    } else if (key == kTailKey) {
+      Result<TailAnchor> t = decode_tail_anchor(column_blob(stmt, 1));
+      if (!t.is_ok()) {
+        sqlite3_finalize(stmt);
+        return t.status();
+      }
+      anchor = t.value();
     } else if (key == kHardStateKey) {
       Result<HardState> hs = decode_hard_state(column_blob(stmt, 1));
       if (!hs.is_ok()) {
@@ -143,6 +173,7 @@ Status SqliteLog::recover() {
   sqlite3_finalize(stmt);
   if (!result.is_ok()) return result;
   if (rc != SQLITE_DONE) return error("scan entries");
+  if (Status s = index_.check_anchor(anchor); !s.is_ok()) return s;
   return Status::ok();
 }
 
@@ -212,7 +243,11 @@ Status SqliteLog::write(const LogWrite& batch) {
     if (sqlite3_step(insert_entry_) != SQLITE_DONE) body = error("insert entry " + std::to_string(e.index));
   }
   if (body.is_ok() && batch.hard_state) body = put_meta(kHardStateKey, encode_hard_state(*batch.hard_state));
+  if (body.is_ok() && (batch.truncate_after || !batch.entries.empty())) {
+    body = put_meta(kTailKey, encode_tail_anchor(index_.anchor_after(batch)));
+  }
   if (Status s = commit_or_fail(body, "write"); !s.is_ok()) return s;
+  maybe_checkpoint();
   if (batch.truncate_after) index_.truncate_after(*batch.truncate_after);
   for (const Entry& e : batch.entries) index_.append(e.index, e.term);
   if (batch.hard_state) hard_state_ = *batch.hard_state;
@@ -226,7 +261,13 @@ Status SqliteLog::compact(const SnapshotMeta& meta) {
   Status body = Status::ok();
   if (meta.last_index != index_.meta().last_index) body = delete_range(index_.first_index(), index_.compaction_end(meta));
   if (body.is_ok()) body = put_meta(kSnapshotKey, encode_snapshot_meta(meta));
+  if (body.is_ok()) {
+    TermIndex after = index_;
+    after.compact(meta);
+    body = put_meta(kTailKey, encode_tail_anchor(after.anchor()));
+  }
   if (Status s = commit_or_fail(body, "compact"); !s.is_ok()) return s;
+  maybe_checkpoint();
   index_.compact(meta);
   return Status::ok();
 }

@@ -2,7 +2,8 @@
 //
 // Durability (docs/engines/sqlite.md): journal_mode=WAL with synchronous=FULL, so COMMIT returns only after the
 // WAL is fsynced; each write() and compact() is one transaction (BEGIN IMMEDIATE ... COMMIT) using prepared
-// statements. The WAL file is kept across closes (SQLITE_FCNTL_PERSIST_WAL) and its directory entry fsynced once,
+// statements. Checkpoints are TRUNCATE ones, taken by the adapter every ~4 MiB of WAL and on close. The WAL file is
+// kept across closes (SQLITE_FCNTL_PERSIST_WAL) and its directory entry fsynced once,
 // so a new WAL never appears after an acknowledgement without its directory entry being durable.
 #pragma once
 
@@ -46,6 +47,7 @@ class SqliteLog final : public DurableLog {
   Status put_meta(const std::string& key, const std::string& value);
   Status delete_range(Index lo, Index hi);  // entries [lo, hi)
   Status commit_or_fail(Status body, const char* what);
+  void maybe_checkpoint();
 
   SqliteLogOptions options_;
   std::unique_ptr<LogDirectory> directory_;
@@ -58,6 +60,7 @@ class SqliteLog final : public DurableLog {
   HardState hard_state_;
   RecoveryReport report_;
   bool failed_ = false;
+  int wal_frames_ = 0;  // frames in the WAL, as reported by the WAL hook after each commit
 };
 
 }  // namespace raftkit
