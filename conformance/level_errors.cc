@@ -38,7 +38,7 @@ void run_error_level(const AdapterFactory& factory, const SuiteOptions& options,
         continue;
       }
       std::unique_ptr<DurableLog> log = std::move(opened).value();
-      const int nth = 1 + static_cast<int>(random.below(eio ? 2 * ops.size() : 4 * ops.size()));
+      const int nth = 1 + static_cast<int>(random.below(ops.size()));
       if (eio) {
         iotrace::fail_nth_sync(nth, EIO);
       } else {

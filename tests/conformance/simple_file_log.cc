@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "adapters/common/crc32c.h"
 #include "adapters/common/record_codec.h"
 
 namespace raftkit::testing {
@@ -16,11 +17,42 @@ Status errno_status(const std::string& what) {
   return Status(errno == ENOSPC ? ErrorCode::kNoSpace : ErrorCode::kIo, what + ": " + std::strerror(errno));
 }
 
-std::string frame(const Entry& e) {
-  const std::string record = encode_entry(e);
-  std::string out(4, '\0');
-  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((record.size() >> (8 * i)) & 0xff);
-  return out + record;
+constexpr std::uint32_t kBatchMagic = 0x52414654;  // "RAFT"
+constexpr std::size_t kBatchHeader = 12;            // magic, payload length, payload CRC
+
+void put32(std::string& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+std::uint32_t get32(std::string_view s, std::size_t at) {
+  std::uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(static_cast<unsigned char>(s[at + i])) << (8 * i);
+  return v;
+}
+
+// A batch, and where each entry's record starts within it.
+std::string encode_batch(const std::vector<Entry>& entries, std::vector<std::uint64_t>& record_starts,
+                         std::vector<std::uint64_t>& record_lengths) {
+  std::string payload;
+  for (const Entry& e : entries) {
+    const std::string record = encode_entry(e);
+    put32(payload, static_cast<std::uint32_t>(record.size()));
+    record_starts.push_back(kBatchHeader + payload.size());
+    record_lengths.push_back(record.size());
+    payload += record;
+  }
+  std::string out;
+  put32(out, kBatchMagic);
+  put32(out, static_cast<std::uint32_t>(payload.size()));
+  put32(out, crc32c(payload));
+  return out + payload;
+}
+
+// The size of an intact batch at pos, or 0.
+std::size_t intact_batch_at(std::string_view bytes, std::size_t pos) {
+  if (bytes.size() - pos < kBatchHeader || get32(bytes, pos) != kBatchMagic) return 0;
+  const std::size_t len = get32(bytes, pos + 4);
+  if (bytes.size() - pos - kBatchHeader < len) return 0;
+  return crc32c(bytes.substr(pos + kBatchHeader, len)) == get32(bytes, pos + 8) ? kBatchHeader + len : 0;
 }
 
 Status pwrite_all(int fd, const std::string& data, std::uint64_t at) {
@@ -102,49 +134,72 @@ Status SimpleFileLog::recover() {
   Result<std::string> snap = read_file(directory_->path() + "/snapshot");
   if (!snap.is_ok()) return snap.status();
   SnapshotMeta meta;
-  if (!snap.value().empty()) {
+  if (std::filesystem::exists(directory_->path() + "/snapshot")) {
+    // A file that exists but is empty or short lost its write: that is damage, not "no snapshot".
     auto m = decode_snapshot_meta(snap.value());
     if (!m.is_ok()) return m.status();
     meta = m.value();
   }
-  Result<std::string> hs = read_file(directory_->path() + "/hardstate");
-  if (!hs.is_ok()) return hs.status();
-  if (!hs.value().empty()) {
-    auto h = decode_hard_state(hs.value());
+  std::uint64_t sealed = 0;
+  if (std::filesystem::exists(directory_->path() + "/state")) {
+    Result<std::string> state = read_file(directory_->path() + "/state");
+    if (!state.is_ok()) return state.status();
+    const std::string& st = state.value();
+    if (st.size() != 28 + 12 || crc32c(std::string_view(st).substr(0, 36)) != get32(st, 36)) {
+      return Status(ErrorCode::kCorruption, "state file is damaged");
+    }
+    auto h = decode_hard_state(std::string_view(st).substr(0, 28));
     if (!h.is_ok()) return h.status();
     hard_state_ = h.value();
+    sealed = static_cast<std::uint64_t>(get32(st, 28)) | (static_cast<std::uint64_t>(get32(st, 32)) << 32);
   }
   index_.reset(meta);
   if (Status s = reopen_entries_file(); !s.is_ok()) return s;
   Result<std::string> data = read_file(directory_->path() + "/entries.log");
   if (!data.is_ok()) return data.status();
-  const std::string& bytes = data.value();
+  const std::string_view bytes = data.value();
+  if (breakage_.trims_corruption) sealed = 0;  // broken on purpose: forget what was acknowledged
+  if (bytes.size() < sealed) {
+    return Status(ErrorCode::kCorruption, "entries.log is " + std::to_string(bytes.size()) + " bytes, shorter than the " +
+                                              std::to_string(sealed) + " acknowledged");
+  }
   std::uint64_t pos = 0;
   bool discard_rest = false;  // the snapshot point's entry had another term: the log after it is void
   bool stale = false;         // the file still holds entries a compaction removed
   while (pos < bytes.size()) {
-    std::uint32_t len = 0;
-    if (bytes.size() - pos < 4) break;  // torn tail: the last write never finished
-    for (int i = 0; i < 4; ++i) len |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[pos + i])) << (8 * i);
-    if (len < 21 || bytes.size() - pos - 4 < len) break;  // torn tail
-    const std::string_view record = std::string_view(bytes).substr(pos + 4, len);
-    Index idx = 0;
-    for (int i = 0; i < 8; ++i) idx |= static_cast<Index>(static_cast<unsigned char>(record[i])) << (8 * i);
-    Result<Term> term = decode_entry_term(record, idx);
-    if (!term.is_ok()) {
-      // The tail of the last write may be torn; a bad record anywhere before it is corruption.
-      if (pos + 4 + len >= bytes.size() || breakage_.trims_corruption) break;
-      return Status(ErrorCode::kCorruption, "entries.log: " + term.status().message() + " at offset " + std::to_string(pos));
+    const std::size_t size = intact_batch_at(bytes, pos);
+    if (size == 0) {
+      if (pos < sealed) return Status(ErrorCode::kCorruption, "entries.log: damaged batch at offset " + std::to_string(pos) + " below the acknowledged length");
+      if (!breakage_.trims_corruption) {
+        // Only the one write in flight can be torn: an intact batch behind the damage means it is corruption.
+        for (std::size_t scan = pos + 1; scan < bytes.size(); ++scan) {
+          if (intact_batch_at(bytes, scan) != 0) {
+            return Status(ErrorCode::kCorruption, "entries.log: damaged batch at offset " + std::to_string(pos) +
+                                                      " with an intact one at " + std::to_string(scan) + " behind it");
+          }
+        }
+      }
+      break;  // a torn tail
     }
-    if (idx <= meta.last_index || discard_rest) {
-      // Left over from before a compaction whose rewrite had not happened yet.
-      if (idx == meta.last_index && term.value() != meta.last_term) discard_rest = true;
-      stale = true;
-    } else {
-      offsets_.push_back(pos);
-      if (Status s = index_.recover_entry(idx, term.value()); !s.is_ok()) return s;
+    for (std::size_t at = pos + kBatchHeader; at < pos + size;) {
+      const std::uint32_t len = get32(bytes, at);
+      const std::string_view record = bytes.substr(at + 4, len);
+      Index idx = 0;
+      for (int i = 0; i < 8; ++i) idx |= static_cast<Index>(static_cast<unsigned char>(record[i])) << (8 * i);
+      Result<Term> term = decode_entry_term(record, idx);
+      if (!term.is_ok()) return Status(ErrorCode::kCorruption, "entries.log: " + term.status().message());
+      if (idx <= meta.last_index || discard_rest) {
+        // Left over from before a compaction whose rewrite had not happened yet.
+        if (idx == meta.last_index && term.value() != meta.last_term) discard_rest = true;
+        stale = true;
+      } else {
+        offsets_.push_back(at + 4);
+        lengths_.push_back(len);
+        if (Status s = index_.recover_entry(idx, term.value()); !s.is_ok()) return s;
+      }
+      at += 4 + len;
     }
-    pos += 4 + len;
+    pos += size;
   }
   if (pos < bytes.size()) {
     report_.detail = "trimmed " + std::to_string(bytes.size() - pos) + " bytes of a torn tail";
@@ -153,26 +208,32 @@ Status SimpleFileLog::recover() {
   }
   end_ = pos;
   // Finish an interrupted compaction: rewrite the file with only the live entries.
-  if (stale) return rewrite_entries(index_.first_index());
+  if (stale) {
+    auto live = read(index_.first_index(), index_.last_index() + 1, UINT64_MAX);
+    if (!live.is_ok()) return live.status();
+    return rewrite_entries(std::move(live).value());
+  }
   return Status::ok();
 }
 
-Status SimpleFileLog::rewrite_entries(Index from) {
-  std::vector<Entry> keep;
-  if (from <= index_.last_index()) {
-    auto rest = read(from, index_.last_index() + 1, UINT64_MAX);
-    if (!rest.is_ok()) return rest.status();
-    keep = std::move(rest).value();
-  }
+Status SimpleFileLog::save_state(const HardState& hs, std::uint64_t sealed) {
+  std::string st = encode_hard_state(hs);
+  put32(st, static_cast<std::uint32_t>(sealed & 0xffffffffu));
+  put32(st, static_cast<std::uint32_t>(sealed >> 32));
+  put32(st, crc32c(st));
+  return replace_file("state", st, !breakage_.vote_not_synced);
+}
+
+Status SimpleFileLog::rewrite_entries(std::vector<Entry> keep) {
+  // Until the new file is sealed, nothing in entries.log counts as acknowledged-below-a-length.
+  if (Status s = save_state(hard_state_, 0); !s.is_ok()) return s;
   const std::string tmp = directory_->path() + "/entries.log.tmp";
   const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return errno_status("create " + tmp);
-  std::string data;
   offsets_.clear();
-  for (const Entry& e : keep) {
-    offsets_.push_back(data.size());
-    data += frame(e);
-  }
+  lengths_.clear();
+  std::string data;
+  if (!keep.empty()) data = encode_batch(keep, offsets_, lengths_);
   Status s = pwrite_all(fd, data, 0);
   if (s.is_ok()) s = sync_fd(fd);
   ::close(fd);
@@ -180,6 +241,7 @@ Status SimpleFileLog::rewrite_entries(Index from) {
   if (s.is_ok()) s = sync_dir();
   if (s.is_ok()) s = reopen_entries_file();
   end_ = data.size();
+  if (s.is_ok()) s = save_state(hard_state_, end_);
   return s;
 }
 
@@ -188,13 +250,12 @@ Result<std::vector<Entry>> SimpleFileLog::read(Index lo, Index hi, std::uint64_t
   std::vector<Entry> out;
   std::uint64_t bytes = 0;
   for (Index i = lo; i < hi; ++i) {
-    const std::uint64_t at = offsets_[i - index_.first_index()];
-    const std::uint64_t next = i + 1 <= index_.last_index() ? offsets_[i + 1 - index_.first_index()] : end_;
-    std::string buf(next - at, '\0');
-    if (::pread(fd_, buf.data(), buf.size(), static_cast<off_t>(at)) != static_cast<ssize_t>(buf.size())) {
+    const std::size_t k = i - index_.first_index();
+    std::string buf(lengths_[k], '\0');
+    if (::pread(fd_, buf.data(), buf.size(), static_cast<off_t>(offsets_[k])) != static_cast<ssize_t>(buf.size())) {
       return errno_status("pread");
     }
-    Result<Entry> e = decode_entry(std::string_view(buf).substr(4), i);
+    Result<Entry> e = decode_entry(buf, i);
     if (!e.is_ok()) return e.status();
     bytes += entry_size(e.value());
     if (!out.empty() && bytes > max_bytes) break;
@@ -203,12 +264,10 @@ Result<std::vector<Entry>> SimpleFileLog::read(Index lo, Index hi, std::uint64_t
   return out;
 }
 
-Status SimpleFileLog::append_frames(const std::vector<Entry>& entries, std::uint64_t at) {
-  std::string data;
-  for (const Entry& e : entries) {
-    offsets_.push_back(at + data.size());
-    data += frame(e);
-  }
+Status SimpleFileLog::append_batch(const std::vector<Entry>& entries, std::uint64_t at) {
+  std::vector<std::uint64_t> starts;
+  const std::string data = encode_batch(entries, starts, lengths_);
+  for (std::uint64_t start : starts) offsets_.push_back(at + start);
   if (Status s = pwrite_all(fd_, data, at); !s.is_ok()) return s;
   end_ = at + data.size();
   return Status::ok();
@@ -220,18 +279,34 @@ Status SimpleFileLog::write(const LogWrite& batch) {
   ++writes_;
   Status s = Status::ok();
   std::uint64_t at = end_;
-  if (batch.truncate_after && *batch.truncate_after < index_.last_index()) {
-    at = offsets_[*batch.truncate_after + 1 - index_.first_index()];
-    offsets_.resize(*batch.truncate_after + 1 - index_.first_index());
-    index_.truncate_after(*batch.truncate_after);
-    if (!breakage_.non_atomic_truncation) {
-      // Cut first and make the cut durable: a crash then shows the old log shortened, never old and new mixed.
-      if (::ftruncate(fd_, static_cast<off_t>(at)) != 0) s = errno_status("ftruncate");
-      if (s.is_ok()) s = sync_fd(fd_);
-    }
-  }
   const std::uint64_t old_end = end_;
-  if (s.is_ok() && !batch.entries.empty()) s = append_frames(batch.entries, at);
+  if (batch.truncate_after && *batch.truncate_after < index_.last_index()) {
+    const std::size_t keep = *batch.truncate_after + 1 - index_.first_index();
+    if (!breakage_.non_atomic_truncation) {
+      // Atomic: a new file with the kept entries and the new ones, renamed over the old one.
+      auto kept = read(index_.first_index(), *batch.truncate_after + 1, UINT64_MAX);
+      if (!kept.is_ok()) return kept.status();
+      std::vector<Entry> all = std::move(kept).value();
+      all.insert(all.end(), batch.entries.begin(), batch.entries.end());
+      index_.truncate_after(*batch.truncate_after);
+      for (const Entry& e : batch.entries) index_.append(e.index, e.term);
+      s = rewrite_entries(std::move(all));
+      const HardState hs = batch.hard_state ? *batch.hard_state : hard_state_;
+      if (s.is_ok()) s = save_state(hs, end_);
+      if (!s.is_ok()) {
+        failed_ = true;
+        return s;
+      }
+      hard_state_ = hs;
+      return Status::ok();
+    }
+    // Broken on purpose: cut in the middle of a batch, then append.
+    at = offsets_[keep] - 4;
+    offsets_.resize(keep);
+    lengths_.resize(keep);
+    index_.truncate_after(*batch.truncate_after);
+  }
+  if (s.is_ok() && !batch.entries.empty()) s = append_batch(batch.entries, at);
   if (s.is_ok() && batch.entries.empty()) end_ = at;
   if (s.is_ok() && breakage_.non_atomic_truncation && old_end > end_) {
     s = sync_fd(fd_);  // the new entries are durable over the old ones' place...
@@ -239,15 +314,15 @@ Status SimpleFileLog::write(const LogWrite& batch) {
   }
   const bool skip_sync = breakage_.ack_before_sync_every_nth > 0 && writes_ % breakage_.ack_before_sync_every_nth == 0;
   if (s.is_ok() && !skip_sync) s = sync_fd(fd_);
-  if (s.is_ok() && batch.hard_state) {
-    s = replace_file("hardstate", encode_hard_state(*batch.hard_state), !breakage_.vote_not_synced);
-  }
+  // The state file last: the new hard state, and everything written so far sealed as acknowledged.
+  const HardState hs = batch.hard_state ? *batch.hard_state : hard_state_;
+  if (s.is_ok() && !skip_sync) s = save_state(hs, end_);
   if (!s.is_ok()) {
     failed_ = true;
     return s;
   }
   for (const Entry& e : batch.entries) index_.append(e.index, e.term);
-  if (batch.hard_state) hard_state_ = *batch.hard_state;
+  hard_state_ = hs;
   return Status::ok();
 }
 
@@ -263,7 +338,16 @@ Status SimpleFileLog::compact(const SnapshotMeta& meta) {
   }
   // 2. Rewrite the entries file without the compacted (or discarded) entries. A crash before this finishes
   //    leaves stale entries that recovery skips (they lie at or below the snapshot point) and rewrites.
-  Status s = moves ? rewrite_entries(end) : Status::ok();
+  Status s = Status::ok();
+  if (moves) {
+    std::vector<Entry> keep;
+    if (end <= index_.last_index()) {
+      auto rest = read(end, index_.last_index() + 1, UINT64_MAX);
+      if (!rest.is_ok()) return rest.status();
+      keep = std::move(rest).value();
+    }
+    s = rewrite_entries(std::move(keep));
+  }
   if (!s.is_ok()) {
     failed_ = true;
     return s;

@@ -1,5 +1,12 @@
-// A small file-based durable log: one append-only file of CRC-framed entries, plus the hard state and snapshot
-// metadata each in a file replaced atomically (temporary name, fsync, rename, fsync of the directory).
+// A small file-based durable log:
+//   entries.log  batches, one per write: magic | payload length | CRC-32C of the payload | payload, where the
+//                payload is the batch's entries, each a length-prefixed record with its own CRC;
+//   state        the hard state and the "sealed" length of entries.log: every byte below it was synced and
+//                acknowledged, so damage there is corruption, never a torn tail;
+//   snapshot     the snapshot metadata;
+// the last two each replaced atomically (temporary name, fsync, rename, fsync of the directory) on every write.
+// Recovery: every batch below the sealed length must be intact; beyond it, one bad batch at the very end is a
+// torn tail and is trimmed, while a bad batch with an intact one behind it is corruption.
 //
 // It serves twice: correct, it is the example of an adapter built outside raftkit's build and checked with the
 // `raftkit-conformance` runner through the C entry point; with one of its Breakage flags set, it is a deliberately
@@ -46,14 +53,16 @@ class SimpleFileLog final : public DurableLog {
   Status sync_fd(int fd);
   Status sync_dir();
   Status replace_file(const std::string& name, const std::string& contents, bool sync_data);
-  Status append_frames(const std::vector<Entry>& entries, std::uint64_t at);
+  Status append_batch(const std::vector<Entry>& entries, std::uint64_t at);
+  Status save_state(const HardState& hs, std::uint64_t sealed);
   Status reopen_entries_file();
-  Status rewrite_entries(Index from);  // entries.log with only entries from `from` on, replaced atomically
+  Status rewrite_entries(std::vector<Entry> keep);  // entries.log holding exactly `keep`, replaced atomically
 
   Breakage breakage_;
   std::unique_ptr<LogDirectory> directory_;
   int fd_ = -1;
   std::uint64_t end_ = 0;                // valid end of entries.log
+  std::vector<std::uint64_t> lengths_;   // record length of each entry (its bytes start at offsets_[i])
   std::vector<std::uint64_t> offsets_;  // file offset of each entry after the snapshot point
   TermIndex index_;
   HardState hard_state_;
