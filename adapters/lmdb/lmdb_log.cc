@@ -171,25 +171,42 @@ template <typename Fn>
 Status LmdbLog::in_write_txn(const char* what, Fn&& fn) {
   if (failed_) return Status(ErrorCode::kFailed, "lmdb log failed after an I/O error; reopen it");
   for (;;) {
-    try {
-      auto txn = lmdb::txn::begin(handles_->env.handle());
-      fn(txn.handle());
-      txn.commit();
-      return Status::ok();
-    } catch (const lmdb::map_full_error&) {
-      // The transaction was aborted as a whole; grow the map and run it again. Growing needs no open
-      // transactions in this process, which holds here: the runtime serialises calls.
-      try {
-        map_bytes_ *= 2;
-        handles_->env.set_mapsize(map_bytes_);
-      } catch (const lmdb::error& e) {
-        failed_ = true;
-        return from_lmdb(e, "grow the lmdb map");
-      }
-    } catch (const lmdb::error& e) {
-      // A failed commit may have failed in fdatasync: what is on disk is unknown until reopened.
+    // The raw C API for begin/commit: when mdb_txn_commit() fails, LMDB has already freed the transaction, and
+    // lmdb++'s txn wrapper would abort it again in its destructor (a double free the conformance suite's EIO
+    // injection found).
+    MDB_txn* txn = nullptr;
+    if (int rc = ::mdb_txn_begin(handles_->env.handle(), nullptr, 0, &txn); rc != MDB_SUCCESS) {
       failed_ = true;
-      return from_lmdb(e, what);
+      return Status(rc == ENOSPC ? ErrorCode::kNoSpace : ErrorCode::kIo, std::string(what) + ": " + ::mdb_strerror(rc));
+    }
+    int rc = MDB_SUCCESS;
+    try {
+      fn(txn);
+    } catch (const lmdb::error& e) {
+      ::mdb_txn_abort(txn);
+      rc = e.code();
+      if (rc != MDB_MAP_FULL) {
+        failed_ = true;
+        return from_lmdb(e, what);
+      }
+    }
+    if (rc == MDB_SUCCESS) {
+      rc = ::mdb_txn_commit(txn);  // frees txn whatever the outcome
+      if (rc == MDB_SUCCESS) return Status::ok();
+      if (rc != MDB_MAP_FULL) {
+        // A failed commit may have failed in fdatasync: what is on disk is unknown until reopened.
+        failed_ = true;
+        return Status(rc == ENOSPC ? ErrorCode::kNoSpace : ErrorCode::kIo, std::string(what) + ": " + ::mdb_strerror(rc));
+      }
+    }
+    // The map is full: the transaction is gone as a whole; grow the map and run it again. Growing needs no open
+    // transactions in this process, which holds here: the runtime serialises calls.
+    try {
+      map_bytes_ *= 2;
+      handles_->env.set_mapsize(map_bytes_);
+    } catch (const lmdb::error& e) {
+      failed_ = true;
+      return from_lmdb(e, "grow the lmdb map");
     }
   }
 }

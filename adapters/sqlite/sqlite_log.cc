@@ -101,12 +101,16 @@ SqliteLog::~SqliteLog() {
   sqlite3_close(db_);
 }
 
-void SqliteLog::maybe_checkpoint() {
-  // About 4 MiB of WAL at 4 KiB pages. A failed checkpoint loses nothing (the WAL still holds every frame).
-  if (wal_frames_ >= 1000) {
-    (void)exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    wal_frames_ = 0;
+Status SqliteLog::maybe_checkpoint() {
+  // About 4 MiB of WAL at 4 KiB pages. The WAL keeps every frame until the checkpoint succeeds, but a failed one
+  // may have failed in fsync of the database file: like any I/O failure, it stops the adapter until reopened.
+  if (wal_frames_ < 1000) return Status::ok();
+  wal_frames_ = 0;
+  if (Status s = exec("PRAGMA wal_checkpoint(TRUNCATE)"); !s.is_ok()) {
+    failed_ = true;
+    return s;
   }
+  return Status::ok();
 }
 
 Status SqliteLog::prepare() {
@@ -229,6 +233,8 @@ Status SqliteLog::write(const LogWrite& batch) {
   if (failed_) return Status(ErrorCode::kFailed, "sqlite log failed after an I/O error; reopen it");
   if (Status s = validate_log_write(*this, batch); !s.is_ok()) return s;
   if (batch.empty()) return Status::ok();
+  // Checkpoint before, not after, a transaction: if it fails, this call changed nothing.
+  if (Status s = maybe_checkpoint(); !s.is_ok()) return s;
   if (Status s = exec("BEGIN IMMEDIATE"); !s.is_ok()) return s;
   Status body = Status::ok();
   if (batch.truncate_after && *batch.truncate_after < index_.last_index()) {
@@ -247,7 +253,6 @@ Status SqliteLog::write(const LogWrite& batch) {
     body = put_meta(kTailKey, encode_tail_anchor(index_.anchor_after(batch)));
   }
   if (Status s = commit_or_fail(body, "write"); !s.is_ok()) return s;
-  maybe_checkpoint();
   if (batch.truncate_after) index_.truncate_after(*batch.truncate_after);
   for (const Entry& e : batch.entries) index_.append(e.index, e.term);
   if (batch.hard_state) hard_state_ = *batch.hard_state;
@@ -257,6 +262,7 @@ Status SqliteLog::write(const LogWrite& batch) {
 Status SqliteLog::compact(const SnapshotMeta& meta) {
   if (failed_) return Status(ErrorCode::kFailed, "sqlite log failed after an I/O error; reopen it");
   if (Status s = validate_compaction(*this, meta); !s.is_ok()) return s;
+  if (Status s = maybe_checkpoint(); !s.is_ok()) return s;
   if (Status s = exec("BEGIN IMMEDIATE"); !s.is_ok()) return s;
   Status body = Status::ok();
   if (meta.last_index != index_.meta().last_index) body = delete_range(index_.first_index(), index_.compaction_end(meta));
@@ -267,7 +273,6 @@ Status SqliteLog::compact(const SnapshotMeta& meta) {
     body = put_meta(kTailKey, encode_tail_anchor(after.anchor()));
   }
   if (Status s = commit_or_fail(body, "compact"); !s.is_ok()) return s;
-  maybe_checkpoint();
   index_.compact(meta);
   return Status::ok();
 }

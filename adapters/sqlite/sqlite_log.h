@@ -47,7 +47,7 @@ class SqliteLog final : public DurableLog {
   Status put_meta(const std::string& key, const std::string& value);
   Status delete_range(Index lo, Index hi);  // entries [lo, hi)
   Status commit_or_fail(Status body, const char* what);
-  void maybe_checkpoint();
+  Status maybe_checkpoint();
 
   SqliteLogOptions options_;
   std::unique_ptr<LogDirectory> directory_;

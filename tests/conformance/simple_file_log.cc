@@ -108,16 +108,26 @@ Status SimpleFileLog::sync_dir() {
   return directory_->sync();
 }
 
-Status SimpleFileLog::replace_file(const std::string& name, const std::string& contents, bool sync_data) {
-  const std::string path = directory_->path() + "/" + name;
-  const int fd = ::open((path + ".tmp").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+Status SimpleFileLog::prepare_file(const std::string& name, const std::string& contents, bool sync_data) {
+  const std::string path = directory_->path() + "/" + name + ".tmp";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return errno_status("create " + path);
   Status s = pwrite_all(fd, contents, 0);
   if (s.is_ok() && sync_data) s = sync_fd(fd);
   ::close(fd);
-  if (!s.is_ok()) return s;
+  return s;
+}
+
+// Renames need no space: after prepare_file, only an I/O error can stop this.
+Status SimpleFileLog::commit_file(const std::string& name, bool sync_dir_after) {
+  const std::string path = directory_->path() + "/" + name;
   if (::rename((path + ".tmp").c_str(), path.c_str()) != 0) return errno_status("rename " + path);
-  return sync_data ? sync_dir() : Status::ok();
+  return sync_dir_after ? sync_dir() : Status::ok();
+}
+
+Status SimpleFileLog::replace_file(const std::string& name, const std::string& contents, bool sync_data) {
+  if (Status s = prepare_file(name, contents, sync_data); !s.is_ok()) return s;
+  return commit_file(name, sync_data);
 }
 
 Status SimpleFileLog::reopen_entries_file() {
@@ -211,38 +221,40 @@ Status SimpleFileLog::recover() {
   if (stale) {
     auto live = read(index_.first_index(), index_.last_index() + 1, UINT64_MAX);
     if (!live.is_ok()) return live.status();
-    return rewrite_entries(std::move(live).value());
+    return rewrite_entries(std::move(live).value(), hard_state_);
   }
   return Status::ok();
 }
 
-Status SimpleFileLog::save_state(const HardState& hs, std::uint64_t sealed) {
+std::string encode_state(const HardState& hs, std::uint64_t sealed) {
   std::string st = encode_hard_state(hs);
   put32(st, static_cast<std::uint32_t>(sealed & 0xffffffffu));
   put32(st, static_cast<std::uint32_t>(sealed >> 32));
   put32(st, crc32c(st));
-  return replace_file("state", st, !breakage_.vote_not_synced);
+  return st;
 }
 
-Status SimpleFileLog::rewrite_entries(std::vector<Entry> keep) {
-  // Until the new file is sealed, nothing in entries.log counts as acknowledged-below-a-length.
+Status SimpleFileLog::save_state(const HardState& hs, std::uint64_t sealed) {
+  if (Status s = prepare_file("state", encode_state(hs, sealed), !breakage_.vote_not_synced); !s.is_ok()) return s;
+  return commit_file("state", !breakage_.vote_not_synced);
+}
+
+Status SimpleFileLog::rewrite_entries(std::vector<Entry> keep, const HardState& hs) {
+  // (a) Unseal: until the new file is in place, no length of entries.log counts as acknowledged.
   if (Status s = save_state(hard_state_, 0); !s.is_ok()) return s;
-  const std::string tmp = directory_->path() + "/entries.log.tmp";
-  const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return errno_status("create " + tmp);
-  offsets_.clear();
-  lengths_.clear();
-  std::string data;
-  if (!keep.empty()) data = encode_batch(keep, offsets_, lengths_);
-  Status s = pwrite_all(fd, data, 0);
-  if (s.is_ok()) s = sync_fd(fd);
-  ::close(fd);
-  if (s.is_ok() && ::rename(tmp.c_str(), (directory_->path() + "/entries.log").c_str()) != 0) s = errno_status("rename");
-  if (s.is_ok()) s = sync_dir();
-  if (s.is_ok()) s = reopen_entries_file();
+  // (b) The new entries file and (c) the new state, both complete and synced under temporary names. Running
+  //     out of space can only happen here, before anything visible changed.
+  std::vector<std::uint64_t> offsets, lengths;
+  const std::string data = keep.empty() ? std::string() : encode_batch(keep, offsets, lengths);
+  if (Status s = prepare_file("entries.log", data, true); !s.is_ok()) return s;
+  if (Status s = prepare_file("state", encode_state(hs, data.size()), !breakage_.vote_not_synced); !s.is_ok()) return s;
+  // (d, e, f) Renames: entries first, then the state, then the directory.
+  if (Status s = commit_file("entries.log", false); !s.is_ok()) return s;
+  if (Status s = commit_file("state", true); !s.is_ok()) return s;
+  offsets_ = offsets;
+  lengths_ = lengths;
   end_ = data.size();
-  if (s.is_ok()) s = save_state(hard_state_, end_);
-  return s;
+  return reopen_entries_file();
 }
 
 Result<std::vector<Entry>> SimpleFileLog::read(Index lo, Index hi, std::uint64_t max_bytes) const {
@@ -290,9 +302,8 @@ Status SimpleFileLog::write(const LogWrite& batch) {
       all.insert(all.end(), batch.entries.begin(), batch.entries.end());
       index_.truncate_after(*batch.truncate_after);
       for (const Entry& e : batch.entries) index_.append(e.index, e.term);
-      s = rewrite_entries(std::move(all));
       const HardState hs = batch.hard_state ? *batch.hard_state : hard_state_;
-      if (s.is_ok()) s = save_state(hs, end_);
+      s = rewrite_entries(std::move(all), hs);
       if (!s.is_ok()) {
         failed_ = true;
         return s;
@@ -306,6 +317,7 @@ Status SimpleFileLog::write(const LogWrite& batch) {
     lengths_.resize(keep);
     index_.truncate_after(*batch.truncate_after);
   }
+  const std::size_t old_count = offsets_.size();
   if (s.is_ok() && !batch.entries.empty()) s = append_batch(batch.entries, at);
   if (s.is_ok() && batch.entries.empty()) end_ = at;
   if (s.is_ok() && breakage_.non_atomic_truncation && old_end > end_) {
@@ -313,10 +325,23 @@ Status SimpleFileLog::write(const LogWrite& batch) {
     if (s.is_ok() && ::ftruncate(fd_, static_cast<off_t>(end_)) != 0) s = errno_status("ftruncate");  // ...then cut
   }
   const bool skip_sync = breakage_.ack_before_sync_every_nth > 0 && writes_ % breakage_.ack_before_sync_every_nth == 0;
-  if (s.is_ok() && !skip_sync) s = sync_fd(fd_);
-  // The state file last: the new hard state, and everything written so far sealed as acknowledged.
   const HardState hs = batch.hard_state ? *batch.hard_state : hard_state_;
-  if (s.is_ok() && !skip_sync) s = save_state(hs, end_);
+  // The new state is prepared (written and synced under a temporary name) before the point of no return, so a
+  // full disk stops the call while the log is still exactly as before.
+  if (s.is_ok()) s = prepare_file("state", encode_state(hs, end_), !breakage_.vote_not_synced && !skip_sync);
+  if (s.is_ok() && !skip_sync) s = sync_fd(fd_);
+  if (!s.is_ok()) {
+    // Undo the unacknowledged append (shrinking needs no space); an I/O error still stops the adapter.
+    if (!breakage_.non_atomic_truncation && ::ftruncate(fd_, static_cast<off_t>(old_end)) == 0) {
+      end_ = old_end;
+      offsets_.resize(old_count);
+      lengths_.resize(old_count);
+    }
+    if (s.code() != ErrorCode::kNoSpace) failed_ = true;
+    return s;
+  }
+  // The point of no return: the entries are durable; the state's rename makes them sealed.
+  s = commit_file("state", !breakage_.vote_not_synced && !skip_sync);
   if (!s.is_ok()) {
     failed_ = true;
     return s;
@@ -346,7 +371,7 @@ Status SimpleFileLog::compact(const SnapshotMeta& meta) {
       if (!rest.is_ok()) return rest.status();
       keep = std::move(rest).value();
     }
-    s = rewrite_entries(std::move(keep));
+    s = rewrite_entries(std::move(keep), hard_state_);
   }
   if (!s.is_ok()) {
     failed_ = true;

@@ -56,7 +56,10 @@ class SimpleFileLog final : public DurableLog {
   Status append_batch(const std::vector<Entry>& entries, std::uint64_t at);
   Status save_state(const HardState& hs, std::uint64_t sealed);
   Status reopen_entries_file();
-  Status rewrite_entries(std::vector<Entry> keep);  // entries.log holding exactly `keep`, replaced atomically
+  // entries.log holding exactly `keep`, and the state with hs, replaced atomically.
+  Status rewrite_entries(std::vector<Entry> keep, const HardState& hs);
+  Status prepare_file(const std::string& name, const std::string& contents, bool sync_data);
+  Status commit_file(const std::string& name, bool sync_dir_after);
 
   Breakage breakage_;
   std::unique_ptr<LogDirectory> directory_;
