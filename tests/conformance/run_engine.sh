@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# Bazel wrapper: the conformance suite on one shipped engine.
+exec tests/conformance_engines "$@"
