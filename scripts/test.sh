@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone on Debian 12: installs what is missing, builds, and runs
 #   1. the unit, checker and regression-simulation tests under AddressSanitizer + UndefinedBehaviorSanitizer;
-#   2. every CTest test in an optimised build (unit, contract, checker against the reference histories,
-#      1000 random simulation seeds, injected-bug detection, the installed-package consumer);
+#   2. every CTest test in an optimised build (unit, the contract on every engine, SIGKILL and 1M-entry tests,
+#      the checker against the reference histories, 1000 random simulation seeds, injected-bug detection, the
+#      conformance suite on every engine and on broken adapters, the external runner, the installed consumer);
 #   3. bazel test //... (offline).
 # Exits non-zero if anything fails. .ci/run calls exactly this.
 set -euo pipefail
@@ -16,7 +17,7 @@ step() { printf '\n==== %s ====\n' "$*"; }
 
 step "sanitized build (ASan + UBSan)"
 cmake -S . -B build-asan -G Ninja -DRAFTKIT_SANITIZE=ON -DRAFTKIT_BUILD_BENCH=OFF >/dev/null
-cmake --build build-asan -j "$jobs"
+cmake --build build-asan -j "$jobs" --target raftkit_unit_tests raftkit_lincheck_tests raftkit-sim
 step "sanitized tests: unit, checker, regression seeds"
 (cd build-asan && ctest -j "$jobs" --output-on-failure -R "unit|lincheck|regression" | tee "$root/build-asan/ctest.out")
 
@@ -28,6 +29,9 @@ step "all tests"
 
 step "simulation summary"
 grep -h "simulation:" build/Testing/Temporary/LastTest.log | sed 's/^/  /'
+step "conformance summary"
+grep -hE "^conformance: [a-z-]+: (PASS|FAIL)|^conformance: memory crash mode|^as expected|^UNEXPECTED|^conformance self-proof" \
+  build/Testing/Temporary/LastTest.log | sed 's/^/  /'
 
 step "bazel test //... (offline)"
 bazel test --jobs="$jobs" //... 2>&1 | tee build/bazel.out | grep -vE '^(INFO|Loading|Analyzing)' || {
