@@ -50,6 +50,10 @@ struct Message {
   // leadership transfer, which voters grant even inside a leader lease.
   std::uint64_t context = 0;
 
+  // kHeartbeat: the leader's tick count when sent; echoed in kHeartbeatResponse. A lease read is safe only while a
+  // quorum acknowledged heartbeats sent less than an election timeout ago (see ReadMode::kLeaseBased).
+  std::uint64_t sent_at = 0;
+
   // kInstallSnapshot.
   SnapshotMeta snapshot;
 

@@ -49,6 +49,7 @@ class Progress {
   bool probe_sent = false;     // kProbe: an append is outstanding; wait for its answer or the next heartbeat
   bool recent_active = false;  // heard from since the last check-quorum round
   Index pending_snapshot = 0;  // kSnapshot: index of the snapshot being sent
+  std::uint64_t acked_heartbeat_sent_at = 0;  // leader tick at which the newest acknowledged heartbeat was sent
   Inflights inflights;
 
   void become_probe();

@@ -68,10 +68,12 @@ void Raft::refresh_configuration() {
                       c.status().to_string().c_str());
     configuration_ = c.value();
     configuration_index_ = i;
+    configuration_term_ = e.term;
     return;
   }
   configuration_ = log_.snapshot().configuration;
   configuration_index_ = log_.snapshot().last_index;
+  configuration_term_ = log_.snapshot().last_term;
 }
 
 const Progress* Raft::progress(NodeId id) const {
@@ -94,6 +96,7 @@ void Raft::reset(Term term) {
   if (term_ != term) {
     term_ = term;
     vote_ = kNoNode;
+    timeout_now_sent_ = false;
   }
   leader_ = kNoNode;
   election_elapsed_ = 0;
@@ -204,6 +207,7 @@ VoteResult Raft::poll(NodeId from, bool granted) {
 // Inputs
 
 void Raft::tick() {
+  ++ticks_;
   ++election_elapsed_;
   if (role_ != Role::kLeader) {
     if (promotable() && election_elapsed_ >= randomized_election_timeout_) {
@@ -226,12 +230,12 @@ void Raft::tick() {
         return;
       }
     }
-    // A transfer that did not finish within an election timeout is abandoned (Raft thesis 3.10).
-    abort_transfer();
   }
+  // A transfer that did not finish within an election timeout is abandoned (Raft thesis 3.10).
+  if (transfer_target_ != kNoNode && ++transfer_elapsed_ >= config_.election_ticks) abort_transfer();
   if (heartbeat_elapsed_ >= config_.heartbeat_ticks) {
     heartbeat_elapsed_ = 0;
-    broadcast_heartbeat(pending_reads_.empty() ? 0 : pending_reads_.back().context);
+    broadcast_heartbeat(pending_reads_.empty() ? 0 : pending_reads_.back().round);
   }
 }
 
@@ -266,14 +270,14 @@ Status Raft::transfer_leadership(NodeId target) {
     return Status(ErrorCode::kInvalidArgument, "transfer target " + std::to_string(target) + " is not a voter");
   }
   if (transfer_target_ == target) return Status::ok();
+  abort_transfer();
   transfer_target_ = target;
-  // The transfer must finish within an election timeout or it is abandoned.
-  election_elapsed_ = 0;
   const Progress& pr = progress_.at(target);
   if (pr.match == log_.last_index()) {
     Message m;
     m.type = MessageType::kTimeoutNow;
     m.to = target;
+    timeout_now_sent_ = true;
     send(std::move(m));
   } else {
     send_append(target, true);
@@ -292,6 +296,10 @@ Status Raft::step(const Message& m) {
     const Term prev = i == 0 ? m.log_term : m.entries[i - 1].term;
     if (e.index != m.log_index + 1 + i || e.term < prev || e.term > m.term) {
       return Status(ErrorCode::kInvalidArgument, "append from " + std::to_string(m.from) + " has malformed entries");
+    }
+    if (e.kind == EntryKind::kConfiguration && !decode_configuration(e.payload).is_ok()) {
+      return Status(ErrorCode::kInvalidArgument, "append from " + std::to_string(m.from) + " carries a configuration "
+                                                 "entry that does not decode");
     }
   }
   bool handled = false;
@@ -436,13 +444,11 @@ void Raft::handle_append(const Message& m) {
   }
   const bool carries_configuration = std::any_of(m.entries.begin(), m.entries.end(),
                                                  [](const Entry& e) { return e.kind == EntryKind::kConfiguration; });
-  const Index last_before = log_.last_index();
   std::optional<Index> last_new = log_.maybe_append(m.log_index, m.log_term, m.entries);
   if (last_new) {
     log_.commit_to(std::min(m.commit, *last_new));
-    if (carries_configuration || log_.last_index() < last_before || configuration_index_ > log_.last_index()) {
-      refresh_configuration();
-    }
+    // A new configuration entry, or a truncation that removed or replaced the one in effect.
+    if (carries_configuration || log_.term(configuration_index_) != configuration_term_) refresh_configuration();
     r.log_index = *last_new;
   } else {
     // Fast backtracking: point the leader at the last entry that could match (etcd's findConflictByTerm).
@@ -452,7 +458,6 @@ void Raft::handle_append(const Message& m) {
     r.reject_hint = hint;
     r.reject_hint_term = log_.term(hint).value_or(0);
   }
-  if (configuration_index_ > log_.last_index()) refresh_configuration();
   send(std::move(r));
 }
 
@@ -465,6 +470,7 @@ void Raft::handle_heartbeat(const Message& m) {
   r.context = m.context;
   r.log_index = m.log_index;
   r.reject_hint = log_.last_index();
+  r.sent_at = m.sent_at;
   send(std::move(r));
 }
 

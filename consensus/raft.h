@@ -44,10 +44,12 @@ enum class ReadMode {
   // Linearizable: the leader records its commit index, then confirms it is still leader with a heartbeat round
   // acknowledged by a quorum (Raft thesis 6.4).
   kReadIndex,
-  // Faster, but relies on a clock assumption: the leader answers from its commit index without a round trip,
-  // trusting that no other leader can exist within election_ticks of its last quorum contact. That holds only if
-  // every node's tick rate stays within the election timeout's margin of every other's: a node whose clock runs
-  // fast enough to time out an election while the leader still believes its lease valid breaks linearizability.
+  // Faster, but relies on a clock assumption: the leader answers from its commit index without a round trip while
+  // a quorum has acknowledged heartbeats it sent less than election_ticks - 1 of its ticks ago. Followers refuse
+  // votes for election_ticks of their ticks after receiving one, so this holds only if no node's ticks run faster
+  // than the leader's by more than that one tick of margin per election timeout: a follower whose clock runs fast
+  // can elect a new leader while the old one still believes its lease valid, and linearizability is lost. Without
+  // a fresh quorum acknowledgement, or once a leadership transfer has begun, reads fall back to ReadIndex.
   // Requires check_quorum (which makes followers refuse votes while they hear from a leader).
   kLeaseBased,
 };
@@ -179,11 +181,15 @@ class Raft {
 
   // Linearizable reads (raft_replication.cc).
   void serve_read(std::uint64_t context);
-  void acknowledge_read(NodeId from, std::uint64_t context);
+  void acknowledge_read(NodeId from, std::uint64_t round);
   void drop_pending_reads();
   bool committed_in_current_term() const;
+  bool lease_valid() const;
 
-  void abort_transfer() { transfer_target_ = kNoNode; }
+  void abort_transfer() {
+    transfer_target_ = kNoNode;
+    transfer_elapsed_ = 0;
+  }
   void send(Message m);
   void refresh_configuration();
   HardState hard_state() const { return HardState{term_, vote_, log_.committed()}; }
@@ -193,6 +199,7 @@ class Raft {
   RaftLog log_;
   Configuration configuration_;
   Index configuration_index_ = 0;
+  Term configuration_term_ = 0;  // with the index: a truncation that replaced the entry is noticed
 
   Role role_ = Role::kFollower;
   Term term_ = 0;
@@ -201,6 +208,9 @@ class Raft {
 
   int election_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;
+  int transfer_elapsed_ = 0;          // a transfer has its own clock, so it cannot hold off check-quorum
+  std::uint64_t ticks_ = 0;           // this node's tick count; heartbeats carry it for lease reads
+  bool timeout_now_sent_ = false;     // this term: another node may already lead, so no lease reads
   int randomized_election_timeout_ = 0;
 
   std::map<NodeId, Progress> progress_;  // leader only; includes this node
@@ -209,10 +219,12 @@ class Raft {
   bool needs_broadcast_ = false;
 
   struct PendingRead {
-    std::uint64_t context;
+    std::uint64_t context;   // the caller's
+    std::uint64_t round;     // ours, unique per node: the heartbeat context that confirms this read
     Index index;
     std::vector<NodeId> acks;
   };
+  std::uint64_t next_read_round_ = 1;
   std::deque<PendingRead> pending_reads_;                 // awaiting a quorum's heartbeat acknowledgement
   std::vector<std::uint64_t> reads_awaiting_first_commit_;  // a new leader must commit its no-op first
   std::vector<ReadState> read_states_;

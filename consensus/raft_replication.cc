@@ -52,6 +52,7 @@ void Raft::broadcast_heartbeat(std::uint64_t context) {
     m.commit = std::min(pr.match, log_.committed());
     m.log_index = pr.next - 1;
     m.context = context;
+    m.sent_at = ticks_;
     send(std::move(m));
   }
 }
@@ -89,6 +90,7 @@ void Raft::self_persisted() {
 
 void Raft::handle_append_response(const Message& m, Progress& pr) {
   pr.recent_active = true;
+  if (m.log_index > log_.last_index()) return;  // acknowledges entries we never sent: ignore, never count it
   if (m.reject) {
     Index hint = m.reject_hint;
     if (m.reject_hint_term > 0) hint = log_.find_conflict_by_term(m.reject_hint, m.reject_hint_term);
@@ -114,12 +116,14 @@ void Raft::handle_append_response(const Message& m, Progress& pr) {
     Message t;
     t.type = MessageType::kTimeoutNow;
     t.to = m.from;
+    timeout_now_sent_ = true;
     send(std::move(t));
   }
 }
 
 void Raft::handle_heartbeat_response(const Message& m, Progress& pr) {
   pr.recent_active = true;
+  if (m.sent_at <= ticks_) pr.acked_heartbeat_sent_at = std::max(pr.acked_heartbeat_sent_at, m.sent_at);
   pr.probe_sent = false;
   // Appends may have been lost: let one more through, so a full window cannot stall a live follower forever.
   if (pr.state == Progress::State::kReplicate && pr.inflights.full()) pr.inflights.free_first();
@@ -128,7 +132,8 @@ void Raft::handle_heartbeat_response(const Message& m, Progress& pr) {
   if (pr.state == Progress::State::kReplicate && m.reject_hint < m.log_index && pr.match == m.reject_hint) {
     pr.become_probe();
   }
-  if (pr.match < log_.last_index()) send_append(m.from, false);
+  // Send even without new entries: an acknowledgement may have been lost, and the follower answers this one.
+  if (pr.match < log_.last_index()) send_append(m.from, true);
   if (m.context != 0) acknowledge_read(m.from, m.context);
 }
 
@@ -152,20 +157,38 @@ Status Raft::read_index(std::uint64_t context) {
   return Status::ok();
 }
 
+bool Raft::lease_valid() const {
+  // Followers refuse votes for election_ticks after hearing from us, counted from when they received a heartbeat,
+  // which is after we sent it. So while a quorum acknowledged heartbeats sent less than election_ticks ago (minus
+  // one tick of margin for rate drift), no other leader can have been elected. Not after a TimeoutNow: the target
+  // campaigns with votes that ignore the lease.
+  if (timeout_now_sent_ || transfer_target_ != kNoNode) return false;
+  const std::uint64_t horizon = static_cast<std::uint64_t>(config_.election_ticks - 1);
+  return quorum_active(configuration_, [&](NodeId id) {
+    if (id == config_.id) return true;
+    auto it = progress_.find(id);
+    return it != progress_.end() && it->second.acked_heartbeat_sent_at > 0 &&
+           ticks_ - it->second.acked_heartbeat_sent_at < horizon;
+  });
+}
+
 void Raft::serve_read(std::uint64_t context) {
   const bool alone = configuration_.voters.size() == 1 && configuration_.voters_outgoing.empty() &&
                      configuration_.voters.front() == config_.id;
-  if (alone || config_.read_mode == ReadMode::kLeaseBased) {
+  if (alone || (config_.read_mode == ReadMode::kLeaseBased && lease_valid())) {
     read_states_.push_back(ReadState{context, log_.committed()});
     return;
   }
-  pending_reads_.push_back(PendingRead{context, log_.committed(), {config_.id}});
-  broadcast_heartbeat(context);
+  // The heartbeat carries our own round number, never the caller's context: a late answer to an older round
+  // cannot confirm a newer read, whatever contexts callers reuse.
+  const std::uint64_t round = next_read_round_++;
+  pending_reads_.push_back(PendingRead{context, round, log_.committed(), {config_.id}});
+  broadcast_heartbeat(round);
 }
 
-void Raft::acknowledge_read(NodeId from, std::uint64_t context) {
+void Raft::acknowledge_read(NodeId from, std::uint64_t round) {
   auto it = std::find_if(pending_reads_.begin(), pending_reads_.end(),
-                         [&](const PendingRead& r) { return r.context == context; });
+                         [&](const PendingRead& r) { return r.round == round; });
   if (it == pending_reads_.end()) return;
   if (std::find(it->acks.begin(), it->acks.end(), from) == it->acks.end()) it->acks.push_back(from);
   const std::vector<NodeId>& acks = it->acks;

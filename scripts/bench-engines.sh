@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build --target raftkit_engine_bench
 mkdir -p docs/bench
 ./build/bench/raftkit_engine_bench --benchmark_out=docs/bench/engines.json --benchmark_out_format=json

@@ -22,7 +22,7 @@ step "sanitized tests: unit, checker, regression seeds"
 (cd build-asan && ctest -j "$jobs" --output-on-failure -R "unit|lincheck|regression" | tee "$root/build-asan/ctest.out")
 
 step "release build"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$jobs"
 step "all tests"
 (cd build && ctest -j "$jobs" --output-on-failure | tee "$root/build/ctest.out")

@@ -213,6 +213,37 @@ TEST_CASE("a follower restarted from its durable log catches up", "[replication]
   CHECK(c.node(3).applied.size() == c.raft(1).log().committed());
 }
 
+TEST_CASE("a truncated configuration entry stops being the configuration in effect", "[replication][figure2]") {
+  std::vector<Entry> log = {configuration_entry({1, 2, 3}), e(2, 1), configuration_entry({1, 2, 3, 4, 5}, 3, 2), e(4, 2)};
+  TestCluster c({{log, HardState{2, 0, 1}}, {log, HardState{2, 0, 1}}, {log, HardState{2, 0, 1}}});
+  Raft& r = c.raft(2);
+  REQUIRE(r.configuration().voters.size() == 5);
+  // A term-3 leader's log differs from index 3 on: the uncommitted configuration entry goes.
+  REQUIRE(r.step(append(1, 2, 3, 2, 1, {e(3, 3), e(4, 3), e(5, 3)}, 1)).is_ok());
+  CHECK(r.configuration().voters.size() == 3);
+}
+
+TEST_CASE("an append response beyond the leader's log is ignored", "[replication][input]") {
+  TestCluster c(3);
+  REQUIRE(c.elect(1) == 1);
+  Message bogus;
+  bogus.type = MessageType::kAppendResponse;
+  bogus.from = 2;
+  bogus.to = 1;
+  bogus.term = c.raft(1).term();
+  bogus.log_index = 1000;
+  REQUIRE(c.raft(1).step(bogus).is_ok());
+  CHECK(c.raft(1).progress(2)->match <= c.raft(1).log().last_index());
+  CHECK(c.raft(1).log().committed() <= c.raft(1).log().last_index());
+}
+
+TEST_CASE("a configuration entry that does not decode is refused", "[replication][input]") {
+  TestCluster c(3);
+  Entry broken{2, 2, EntryKind::kConfiguration, "not a configuration"};
+  CHECK(c.raft(2).step(append(1, 2, 2, 1, 1, {broken}, 0)).code() == ErrorCode::kInvalidArgument);
+  CHECK(c.raft(2).log().last_index() == 1);
+}
+
 TEST_CASE("malformed messages are refused with an error and change nothing", "[replication][input]") {
   TestCluster c(3);
   Raft& r = c.raft(2);
