@@ -169,7 +169,7 @@ void LmdbLog::put_anchor(MDB_txn* txn, const TailAnchor& anchor) {
 
 template <typename Fn>
 Status LmdbLog::in_write_txn(const char* what, Fn&& fn) {
-  if (failed_) return Status(ErrorCode::kFailed, "lmdb log failed after an I/O error; reopen it");
+  if (failed_) return failed_status("lmdb");
   for (;;) {
     // The raw C API for begin/commit: when mdb_txn_commit() fails, LMDB has already freed the transaction, and
     // lmdb++'s txn wrapper would abort it again in its destructor (a double free the conformance suite's EIO

@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "adapters/common/log_directory.h"
-#include "adapters/common/term_index.h"
+#include "adapters/common/indexed_log.h"
 #include "adapters/durable_log.h"
 
 struct MDB_txn;
@@ -24,18 +24,12 @@ struct LmdbLogOptions : LogOptions {
   bool unsafe_no_sync = false;
 };
 
-class LmdbLog final : public DurableLog {
+class LmdbLog final : public IndexedLog {
  public:
   static Result<std::unique_ptr<LmdbLog>> open(const LmdbLogOptions& options);
   ~LmdbLog() override;
 
-  Index first_index() const override { return index_.first_index(); }
-  Index last_index() const override { return index_.last_index(); }
-  Result<Term> term_at(Index index) const override { return index_.term_at(index); }
   Result<std::vector<Entry>> read(Index lo, Index hi, std::uint64_t max_bytes) const override;
-  HardState hard_state() const override { return hard_state_; }
-  SnapshotMeta snapshot_meta() const override { return index_.meta(); }
-  RecoveryReport recovery_report() const override { return report_; }
   Status write(const LogWrite& batch) override;
   Status compact(const SnapshotMeta& meta) override;
 
@@ -54,10 +48,6 @@ class LmdbLog final : public DurableLog {
   std::unique_ptr<LogDirectory> directory_;
   std::unique_ptr<Handles> handles_;
   std::size_t map_bytes_ = 0;
-  TermIndex index_;
-  HardState hard_state_;
-  RecoveryReport report_;
-  bool failed_ = false;
 };
 
 }  // namespace raftkit

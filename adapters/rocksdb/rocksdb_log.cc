@@ -114,7 +114,7 @@ Result<std::vector<Entry>> RocksDbLog::read(Index lo, Index hi, std::uint64_t ma
 }
 
 Status RocksDbLog::write(const LogWrite& batch) {
-  if (failed_) return Status(ErrorCode::kFailed, "rocksdb log failed after an I/O error; reopen it");
+  if (failed_) return failed_status("rocksdb");
   if (Status s = validate_log_write(*this, batch); !s.is_ok()) return s;
   if (batch.empty()) return Status::ok();
   rocksdb::WriteBatch wb;
@@ -137,7 +137,7 @@ Status RocksDbLog::write(const LogWrite& batch) {
 }
 
 Status RocksDbLog::compact(const SnapshotMeta& meta) {
-  if (failed_) return Status(ErrorCode::kFailed, "rocksdb log failed after an I/O error; reopen it");
+  if (failed_) return failed_status("rocksdb");
   if (Status s = validate_compaction(*this, meta); !s.is_ok()) return s;
   rocksdb::WriteBatch wb;
   const Index end = index_.compaction_end(meta);

@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "adapters/common/log_directory.h"
-#include "adapters/common/term_index.h"
+#include "adapters/common/indexed_log.h"
 #include "adapters/durable_log.h"
 
 namespace rocksdb {
@@ -24,18 +24,12 @@ struct RocksDbLogOptions : LogOptions {
   bool unsafe_no_sync = false;
 };
 
-class RocksDbLog final : public DurableLog {
+class RocksDbLog final : public IndexedLog {
  public:
   static Result<std::unique_ptr<RocksDbLog>> open(const RocksDbLogOptions& options);
   ~RocksDbLog() override;
 
-  Index first_index() const override { return index_.first_index(); }
-  Index last_index() const override { return index_.last_index(); }
-  Result<Term> term_at(Index index) const override { return index_.term_at(index); }
   Result<std::vector<Entry>> read(Index lo, Index hi, std::uint64_t max_bytes) const override;
-  HardState hard_state() const override { return hard_state_; }
-  SnapshotMeta snapshot_meta() const override { return index_.meta(); }
-  RecoveryReport recovery_report() const override { return report_; }
   Status write(const LogWrite& batch) override;
   Status compact(const SnapshotMeta& meta) override;
 
@@ -46,10 +40,6 @@ class RocksDbLog final : public DurableLog {
   RocksDbLogOptions options_;
   std::unique_ptr<LogDirectory> directory_;
   std::unique_ptr<rocksdb::DB> db_;
-  TermIndex index_;
-  HardState hard_state_;
-  RecoveryReport report_;
-  bool failed_ = false;
 };
 
 }  // namespace raftkit

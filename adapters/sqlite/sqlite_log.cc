@@ -230,7 +230,7 @@ Status SqliteLog::commit_or_fail(Status body, const char* what) {
 }
 
 Status SqliteLog::write(const LogWrite& batch) {
-  if (failed_) return Status(ErrorCode::kFailed, "sqlite log failed after an I/O error; reopen it");
+  if (failed_) return failed_status("sqlite");
   if (Status s = validate_log_write(*this, batch); !s.is_ok()) return s;
   if (batch.empty()) return Status::ok();
   // Checkpoint before, not after, a transaction: if it fails, this call changed nothing.
@@ -260,7 +260,7 @@ Status SqliteLog::write(const LogWrite& batch) {
 }
 
 Status SqliteLog::compact(const SnapshotMeta& meta) {
-  if (failed_) return Status(ErrorCode::kFailed, "sqlite log failed after an I/O error; reopen it");
+  if (failed_) return failed_status("sqlite");
   if (Status s = validate_compaction(*this, meta); !s.is_ok()) return s;
   if (Status s = maybe_checkpoint(); !s.is_ok()) return s;
   if (Status s = exec("BEGIN IMMEDIATE"); !s.is_ok()) return s;

@@ -10,7 +10,7 @@
 #include <memory>
 
 #include "adapters/common/log_directory.h"
-#include "adapters/common/term_index.h"
+#include "adapters/common/indexed_log.h"
 #include "adapters/durable_log.h"
 
 struct sqlite3;
@@ -23,18 +23,12 @@ struct SqliteLogOptions : LogOptions {
   bool unsafe_synchronous_normal = false;
 };
 
-class SqliteLog final : public DurableLog {
+class SqliteLog final : public IndexedLog {
  public:
   static Result<std::unique_ptr<SqliteLog>> open(const SqliteLogOptions& options);
   ~SqliteLog() override;
 
-  Index first_index() const override { return index_.first_index(); }
-  Index last_index() const override { return index_.last_index(); }
-  Result<Term> term_at(Index index) const override { return index_.term_at(index); }
   Result<std::vector<Entry>> read(Index lo, Index hi, std::uint64_t max_bytes) const override;
-  HardState hard_state() const override { return hard_state_; }
-  SnapshotMeta snapshot_meta() const override { return index_.meta(); }
-  RecoveryReport recovery_report() const override { return report_; }
   Status write(const LogWrite& batch) override;
   Status compact(const SnapshotMeta& meta) override;
 
@@ -56,10 +50,6 @@ class SqliteLog final : public DurableLog {
   sqlite3_stmt* delete_range_ = nullptr;
   sqlite3_stmt* select_range_ = nullptr;
   sqlite3_stmt* put_meta_ = nullptr;
-  TermIndex index_;
-  HardState hard_state_;
-  RecoveryReport report_;
-  bool failed_ = false;
   int wal_frames_ = 0;  // frames in the WAL, as reported by the WAL hook after each commit
 };
 

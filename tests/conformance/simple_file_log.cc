@@ -286,7 +286,7 @@ Status SimpleFileLog::append_batch(const std::vector<Entry>& entries, std::uint6
 }
 
 Status SimpleFileLog::write(const LogWrite& batch) {
-  if (failed_) return Status(ErrorCode::kFailed, "simple file log failed; reopen it");
+  if (failed_) return failed_status("simple file");
   if (Status s = validate_log_write(*this, batch); !s.is_ok()) return s;
   ++writes_;
   Status s = Status::ok();
@@ -352,7 +352,7 @@ Status SimpleFileLog::write(const LogWrite& batch) {
 }
 
 Status SimpleFileLog::compact(const SnapshotMeta& meta) {
-  if (failed_) return Status(ErrorCode::kFailed, "simple file log failed; reopen it");
+  if (failed_) return failed_status("simple file");
   if (Status s = validate_compaction(*this, meta); !s.is_ok()) return s;
   const Index end = index_.compaction_end(meta);
   const bool moves = meta.last_index != index_.meta().last_index;

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "adapters/common/log_directory.h"
-#include "adapters/common/term_index.h"
+#include "adapters/common/indexed_log.h"
 #include "adapters/durable_log.h"
 
 namespace raftkit::testing {
@@ -32,18 +32,12 @@ struct Breakage {
   bool no_dir_sync = false;              // creates and renames files without fsyncing the directory
 };
 
-class SimpleFileLog final : public DurableLog {
+class SimpleFileLog final : public IndexedLog {
  public:
   static Result<std::unique_ptr<SimpleFileLog>> open(const std::string& dir, Breakage breakage = {});
   ~SimpleFileLog() override;
 
-  Index first_index() const override { return index_.first_index(); }
-  Index last_index() const override { return index_.last_index(); }
-  Result<Term> term_at(Index index) const override { return index_.term_at(index); }
   Result<std::vector<Entry>> read(Index lo, Index hi, std::uint64_t max_bytes) const override;
-  HardState hard_state() const override { return hard_state_; }
-  SnapshotMeta snapshot_meta() const override { return index_.meta(); }
-  RecoveryReport recovery_report() const override { return report_; }
   Status write(const LogWrite& batch) override;
   Status compact(const SnapshotMeta& meta) override;
 
@@ -67,11 +61,7 @@ class SimpleFileLog final : public DurableLog {
   std::uint64_t end_ = 0;                // valid end of entries.log
   std::vector<std::uint64_t> lengths_;   // record length of each entry (its bytes start at offsets_[i])
   std::vector<std::uint64_t> offsets_;  // file offset of each entry after the snapshot point
-  TermIndex index_;
-  HardState hard_state_;
-  RecoveryReport report_;
   int writes_ = 0;
-  bool failed_ = false;
 };
 
 }  // namespace raftkit::testing
