@@ -41,8 +41,11 @@ Result<std::unique_ptr<Raft>> Raft::create(const RaftConfig& config, BootState b
     prev = e.term;
   }
   if (boot.hard_state.term < prev) {
-    return Status(ErrorCode::kCorruption, "hard state term " + std::to_string(boot.hard_state.term) +
-                                              " is behind the log's last term " + std::to_string(prev));
+    // A crash may keep a write's entries but not its hard state (the contract allows exactly that). Entries of
+    // term T mean this node saw term T; and since votes are sent only once durable, no vote of that term was ever
+    // sent from here. So the term is adopted with no vote.
+    boot.hard_state.term = prev;
+    boot.hard_state.voted_for = kNoNode;
   }
   return std::unique_ptr<Raft>(new Raft(config, std::move(boot)));
 }

@@ -213,6 +213,14 @@ TEST_CASE("check-quorum: followers ignore vote requests while their leader is al
   CHECK(c.raft(2).leader() == 1);
 }
 
+TEST_CASE("a node restarted with entries newer than its hard state adopts their term, with no vote", "[election]") {
+  using raftkit::testing::configuration_entry;
+  std::vector<Entry> log = {configuration_entry({1, 2, 3}), Entry{2, 3, EntryKind::kNormal, "x"}};
+  TestCluster c({{log, HardState{3, 0, 0}}, {log, HardState{2, 1, 0}}, {log, HardState{3, 0, 0}}});
+  CHECK(c.raft(2).term() == 3);
+  CHECK(c.raft(2).voted_for() == kNoNode);
+}
+
 TEST_CASE("a restarted node keeps its term and vote", "[election][figure2]") {
   TestCluster c(3);
   REQUIRE(c.elect(1) == 1);
