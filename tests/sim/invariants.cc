@@ -40,6 +40,7 @@ std::string InvariantChecker::extend_chain(NodeMirror& mirror, const Raft& raft)
 std::string InvariantChecker::check_node(const Raft& raft) {
   NodeMirror& m = mirrors_[raft.id()];
   checks_ += 4;
+  max_term_ = std::max(max_term_, raft.term());
   if (raft.term() < m.term) return node_tag(raft.id()) + "term went backwards";
   if (raft.log().committed() < m.commit) return node_tag(raft.id()) + "commit index went backwards";
   m.term = raft.term();
@@ -57,6 +58,7 @@ std::string InvariantChecker::check_node(const Raft& raft) {
     // Newly elected: Leader Completeness against everything known committed.
     m.leader_term = raft.term();
     for (const auto& [index, what] : committed_) {
+      if (committed_by_term_[index] >= raft.term()) continue;  // possibly committed in this term or later
       ++checks_;
       if (index > log.last_index() || log.term(index) != what.first || entry_hash(log.at(index)) != what.second) {
         return node_tag(raft.id()) + "Leader Completeness violated: leader of term " + std::to_string(raft.term()) +
@@ -76,6 +78,7 @@ std::string InvariantChecker::check_applied(NodeId node, const Entry& entry) {
   ++checks_;
   const std::uint64_t h = entry_hash(entry);
   auto [it, inserted] = committed_.emplace(entry.index, std::make_pair(entry.term, h));
+  if (inserted) committed_by_term_[entry.index] = max_term_;
   if (!inserted && (it->second.first != entry.term || it->second.second != h)) {
     return node_tag(node) + "State Machine Safety violated: applied a different entry at index " +
            std::to_string(entry.index) + " (term " + std::to_string(entry.term) + " vs " +

@@ -2,7 +2,8 @@
 //   Election Safety      at most one leader per term;
 //   Leader Append-Only   a leader never overwrites or deletes entries in its own log;
 //   Log Matching         two logs with an entry of the same index and term are identical up to it;
-//   Leader Completeness  a leader's log holds every entry committed before its term;
+//   Leader Completeness  a leader's log holds every entry committed in an earlier term (a leader elected late,
+//                        say after a long pause, need not hold entries committed in its own term or later);
 //   State Machine Safety no two nodes apply different entries at one index;
 // plus durability across restarts: term and commit index never go backwards, and no acknowledged write is lost.
 #pragma once
@@ -51,6 +52,10 @@ class InvariantChecker {
   std::unordered_map<NodeId, NodeMirror> mirrors_;
   std::map<std::pair<Index, Term>, std::uint64_t> chains_;       // Log Matching registry
   std::map<Index, std::pair<Term, std::uint64_t>> committed_;    // index -> (term, entry hash), from applied entries
+  // index -> the highest term any node had reached when the entry was first applied: the entry was committed in
+  // that term or earlier, so every leader of a later term must hold it (Leader Completeness).
+  std::map<Index, Term> committed_by_term_;
+  Term max_term_ = 0;
   std::uint64_t checks_ = 0;
 };
 
