@@ -112,9 +112,11 @@ std::string self_check(const Recorded& r, const std::string& root, const std::st
   return "I/O path not covered:" + diff + (uncovered.empty() ? "" : " (seen:" + uncovered + ")");
 }
 
+}  // namespace
+
 // Opens a crash state and checks it. Returns "" or the verdict; `opened` tells whether the adapter opened it.
-std::string check_state(const AdapterFactory& factory, const std::string& dir, const std::vector<WorkOp>& ops,
-                        std::size_t acked, bool in_flight, bool& opened) {
+std::string check_state_here(const AdapterFactory& factory, const std::string& dir, const std::vector<WorkOp>& ops,
+                             std::size_t acked, bool in_flight, bool& opened) {
   auto log = factory(dir + "/log");
   opened = log.is_ok();
   if (!opened) return std::string(kRuleRecovers) + ": " + log.status().to_string();
@@ -122,6 +124,13 @@ std::string check_state(const AdapterFactory& factory, const std::string& dir, c
   log.value().reset();
   if (!model.is_ok()) return std::string(kRuleEntries) + ": reading the recovered log failed: " + model.status().to_string();
   return verify_recovery(model.value(), ops, acked, in_flight);
+}
+
+namespace {
+
+std::string check_state(const AdapterFactory& factory, const std::string& dir, const std::vector<WorkOp>& ops,
+                        std::size_t acked, bool in_flight, bool& opened) {
+  return check_state_here(factory, dir, ops, acked, in_flight, opened);
 }
 
 void run_crash_states(const AdapterFactory& factory, const SuiteOptions& options, const Recorded& r,
@@ -170,7 +179,7 @@ struct Damage {
   int kind;  // 0 flip a bit, 1 zero a sector, 2 drop the write
 };
 
-void run_corruption(const AdapterFactory& factory, const SuiteOptions& options, const Recorded& r,
+void run_corruption(const SuiteOptions& options, const Recorded& r,
                     const std::string& root, std::uint64_t seed, Results& results) {
   Random random(seed ^ 0xbad);
   // Synced writes whose bytes are still in a live file at the end, and the acknowledgement count before each.
@@ -249,7 +258,12 @@ void run_corruption(const AdapterFactory& factory, const SuiteOptions& options, 
       if (d.kind == 1) lo = damaged_byte / 512 * 512;
       if (d.kind != 2) hi = lo + (d.kind == 0 ? 1 : 512);
       bool opened = false;
-      std::string verdict = check_state(factory, dir, r.ops, total_acked, false, opened);
+      std::string crashed;
+      std::string verdict = check_state_isolated(options, dir, seed, total_acked, false, opened, crashed);
+      results.check("corruption", "damaged data is reported as an error, never by crashing", crashed.empty(),
+                    crashed + "; seed " + std::to_string(seed) + ", damaged " + c.path.substr(root.size()) +
+                        ", state kept in " + dir);
+      if (!crashed.empty()) continue;
       bool ok = !opened || verdict.empty() || verdict.rfind(kRuleEntries + std::string(": reading"), 0) == 0;
       if (!ok) {
         // A torn tail may be trimmed: damage in sectors holding bytes of the last acknowledged write, or in a
@@ -270,7 +284,7 @@ void run_corruption(const AdapterFactory& factory, const SuiteOptions& options, 
         }
         const bool tail = latest + 1 >= total_acked || sector_hi + 512 > data_end;
         for (std::size_t k = earliest; tail && k < total_acked && !ok; ++k) {
-          ok = check_state(factory, dir, r.ops, k, true, opened).empty();
+          ok = check_state_isolated(options, dir, seed, k, true, opened, crashed).empty();
         }
       }
       const std::string context = "seed " + std::to_string(seed) + ", damaged " + c.path.substr(root.size()) +
@@ -301,7 +315,7 @@ void run_power_loss_levels(const AdapterFactory& factory, const SuiteOptions& op
                   problem + "; seed " + std::to_string(seed));
     if (!problem.empty()) continue;  // crash states from an incomplete trace would prove nothing
     run_crash_states(factory, options, r, root, seed, results);
-    if (want_corruption) run_corruption(factory, options, r, root, seed, results);
+    if (want_corruption) run_corruption(options, r, root, seed, results);
     if (results.finish("").passed()) remove_dir(root);
   }
 }

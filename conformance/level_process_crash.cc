@@ -22,6 +22,17 @@ Status run_op(DurableLog& log, const WorkOp& op) { return op.is_compaction ? log
 }  // namespace
 
 void run_child_if_requested(int argc, char** argv, const AdapterFactory& factory) {
+  for (int i = 1; i + 5 < argc; ++i) {
+    if (std::strcmp(argv[i], kCheckFlag) != 0) continue;
+    const std::string dir = argv[i + 1];
+    const std::vector<WorkOp> ops = generate_workload(std::strtoull(argv[i + 2], nullptr, 10), std::strtoul(argv[i + 3], nullptr, 10));
+    bool opened = false;
+    const std::string verdict = check_state_here(factory, dir, ops, std::strtoul(argv[i + 4], nullptr, 10),
+                                                 std::strcmp(argv[i + 5], "1") == 0, opened);
+    std::printf("OPENED %d\n%s\n", opened ? 1 : 0, verdict.c_str());
+    std::fflush(stdout);
+    std::_Exit(0);
+  }
   for (int i = 1; i + 3 < argc; ++i) {
     if (std::strcmp(argv[i], kChildFlag) != 0) continue;
     const std::string dir = argv[i + 1];
@@ -49,6 +60,45 @@ void run_child_if_requested(int argc, char** argv, const AdapterFactory& factory
     std::fflush(stdout);
     for (;;) pause();  // wait for the parent's SIGKILL
   }
+}
+
+std::string check_state_isolated(const SuiteOptions& options, const std::string& dir, std::uint64_t seed,
+                                 std::size_t acked, bool in_flight, bool& opened, std::string& crashed) {
+  int pipe_fds[2];
+  opened = false;
+  crashed.clear();
+  if (::pipe(pipe_fds) != 0) return "pipe failed";
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::dup2(pipe_fds[1], STDOUT_FILENO);
+    ::close(pipe_fds[0]);
+    std::vector<std::string> args = {options.executable};
+    args.insert(args.end(), options.child_args.begin(), options.child_args.end());
+    args.insert(args.end(), {kCheckFlag, dir, std::to_string(seed), std::to_string(options.operations),
+                             std::to_string(acked), in_flight ? "1" : "0"});
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(options.executable.c_str(), argv.data());
+    std::_Exit(127);
+  }
+  ::close(pipe_fds[1]);
+  FILE* in = ::fdopen(pipe_fds[0], "r");
+  std::string output;
+  char buf[4096];
+  while (std::fgets(buf, sizeof buf, in) != nullptr) output += buf;
+  std::fclose(in);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  if (WIFSIGNALED(status)) {
+    crashed = std::string("the adapter crashed (") + strsignal(WTERMSIG(status)) + ")";
+    return crashed;
+  }
+  if (output.rfind("OPENED ", 0) != 0) return "the check child printed nothing (exit " + std::to_string(WEXITSTATUS(status)) + ")";
+  opened = output[7] == '1';
+  std::string verdict = output.substr(output.find('\n') + 1);
+  while (!verdict.empty() && verdict.back() == '\n') verdict.pop_back();
+  return verdict;
 }
 
 void run_process_crash_level(const AdapterFactory& factory, const SuiteOptions& options, Results& results) {

@@ -38,5 +38,15 @@ void run_power_loss_levels(const AdapterFactory& factory, const SuiteOptions& op
 void run_error_level(const AdapterFactory& factory, const SuiteOptions& options, Results& results);
 
 inline constexpr const char* kChildFlag = "--raftkit-conformance-child";
+inline constexpr const char* kCheckFlag = "--raftkit-conformance-check";
+
+// Opens a (damaged) state and checks it in a child process (fork + exec of this executable), so an adapter or
+// engine that crashes on bad data is reported instead of taking the suite down. Returns the verdict ("" if the
+// state is allowed); sets opened, and crashed with the signal's description if the child died.
+std::string check_state_isolated(const SuiteOptions& options, const std::string& dir, std::uint64_t seed,
+                                 std::size_t acked, bool in_flight, bool& opened, std::string& crashed);
+// The child side: prints "OPENED <0|1>" then the verdict line.
+std::string check_state_here(const AdapterFactory& factory, const std::string& dir, const std::vector<WorkOp>& ops,
+                             std::size_t acked, bool in_flight, bool& opened);
 
 }  // namespace raftkit::conformance

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <string_view>
 
 #include "adapters/common/record_codec.h"
@@ -45,6 +46,15 @@ Result<std::unique_ptr<LmdbLog>> LmdbLog::open(const LmdbLogOptions& options) {
   log->options_ = options;
   log->directory_ = std::move(dir).value();
   const std::string path = log->directory_->path() + "/lmdb";
+  // LMDB_READY is written once the environment has been created and made durable. Without it, any files are the
+  // remains of a creation that a crash interrupted, before anything was acknowledged: start again.
+  const std::string ready = log->directory_->path() + "/LMDB_READY";
+  const bool created = std::filesystem::exists(ready);
+  if (!created && std::filesystem::exists(path)) {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+    log->report_.detail = "discarded an environment whose creation had not completed";
+  }
   ::mkdir(path.c_str(), 0755);
   try {
     log->handles_->env = lmdb::env::create();
@@ -85,6 +95,11 @@ Result<std::unique_ptr<LmdbLog>> LmdbLog::open(const LmdbLogOptions& options) {
   // lmdb subdirectory's entry in ours.
   if (Status s = fsync_directory(path); !s.is_ok()) return s;
   if (Status s = log->directory_->sync(); !s.is_ok()) return s;
+  if (!created) {
+    if (Status s = write_file_durably(log->directory_->path(), "LMDB_READY", "lmdb environment created\n"); !s.is_ok()) {
+      return s;
+    }
+  }
   if (Status s = log->recover(); !s.is_ok()) return s;
   return log;
 }

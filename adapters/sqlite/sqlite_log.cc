@@ -138,7 +138,12 @@ Status SqliteLog::recover() {
   if (sqlite3_prepare_v2(db_, "SELECT key, value FROM meta", -1, &stmt, nullptr) != SQLITE_OK) return error("read meta");
   int rc;
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    const std::string key(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
+    const unsigned char* key_text = sqlite3_column_text(stmt, 0);
+    if (key_text == nullptr) {
+      sqlite3_finalize(stmt);
+      return Status(ErrorCode::kCorruption, "sqlite meta table holds a row without a key");
+    }
+    const std::string key(reinterpret_cast<const char*>(key_text));
     if (key == kSnapshotKey) {
       Result<SnapshotMeta> m = decode_snapshot_meta(column_blob(stmt, 1));
       if (!m.is_ok()) {
