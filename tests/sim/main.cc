@@ -7,6 +7,7 @@
 //   --history FILE                          with --seed: write the client history as JSON lines
 //   --bug ack-before-persist|local-reads    inject a deliberate bug (to prove the checks catch it)
 //   --expect-violations                     exit 0 only if at least one seed FAILED (for the bug tests)
+//   --lease-reads                           lease-based reads, with equal tick rates and no pauses (their assumption)
 //
 // Prints one summary line ("simulation: ...") and, for every failing seed, the seed and the violation.
 // Exit status 0 only if every seed passed.
@@ -38,7 +39,7 @@ int main(int argc, char** argv) {
   using namespace raftkit::sim;
   std::vector<std::uint64_t> seeds;
   std::uint64_t count = 0, from = 0;
-  bool from_given = false, verbose = false, expect_violations = false;
+  bool from_given = false, verbose = false, expect_violations = false, lease_reads = false;
   InjectedBug bug = InjectedBug::kNone;
   double minutes = 0;
   std::string history_file, regression_file;
@@ -72,6 +73,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "unknown bug %s\n", b.c_str());
         return 2;
       }
+    } else if (a == "--lease-reads") {
+      lease_reads = true;
     } else if (a == "--expect-violations") {
       expect_violations = true;
     } else if (a == "--verbose") {
@@ -123,6 +126,7 @@ int main(int argc, char** argv) {
     options.seed = seed;
     options.verbose = verbose;
     options.bug = bug;
+    options.lease_reads = lease_reads;
     SimResult r = run_simulation(options);
     ++runs;
     total.events += r.stats.events;

@@ -163,6 +163,7 @@ void Simulation::start_node(Node& n) {
   config.max_inflight_messages = 16;
   config.max_append_bytes = 4096;
   config.seed = random_.next();
+  if (options_.lease_reads) config.read_mode = ReadMode::kLeaseBased;
   BootState boot;
   boot.hard_state = n.log.hard_state();
   boot.snapshot = n.log.snapshot_meta();
@@ -567,7 +568,7 @@ void Simulation::inject_fault() {
     }
     case 8: {  // pause or resume
       Node& node = nodes_.at(ids[0]);
-      if (!node.up) break;
+      if (!node.up || options_.lease_reads) break;
       node.paused = !node.paused;
       log_line(std::string("fault: ") + (node.paused ? "pause" : "resume") + " node " + std::to_string(node.id));
       if (!node.paused) {
@@ -602,6 +603,7 @@ void Simulation::inject_fault() {
                std::to_string(duplicate_per_million_ / 10000) + "%");
       break;
     case 10: {  // clock skew: this node's ticks run faster or slower
+      if (options_.lease_reads) break;
       Node& node = nodes_.at(ids[0]);
       node.tick_period = (5 + random_.below(16)) * kMs;
       log_line("fault: node " + std::to_string(node.id) + " ticks every " + std::to_string(node.tick_period / kMs) + "ms");
@@ -664,7 +666,7 @@ SimResult Simulation::run() {
     boot.entries = {Entry{1, 1, EntryKind::kConfiguration, encode_configuration(c)}};
     boot.hard_state = HardState{1, kNoNode, 0};
     if (!n.log.write(boot).is_ok()) fail("bootstrap write failed");
-    n.tick_period = (9 + random_.below(3)) * kMs;
+    n.tick_period = options_.lease_reads ? 10 * kMs : (9 + random_.below(3)) * kMs;
     start_node(n);
   }
   for (int client = 0; client < options_.clients; ++client) {

@@ -26,6 +26,10 @@ struct SimOptions {
   int clients = 4;
   bool verbose = false;  // print every fault and each client operation
   InjectedBug bug = InjectedBug::kNone;
+  // Lease reads (ReadMode::kLeaseBased). Their clock assumption is that every node's ticks run at the same rate:
+  // in this mode all nodes tick every 10 ms and the clock-skew and pause faults are left out (a paused leader's
+  // clock stops while the others' run, which is exactly what breaks a lease).
+  bool lease_reads = false;
 };
 
 struct SimStats {
