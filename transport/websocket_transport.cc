@@ -1,0 +1,365 @@
+// The WebSocket implementation of Transport, with synchronous Beast calls on a few threads: one acceptor, one
+// reader per inbound connection, one writer per peer. A handful of peers make a thread each affordable, and
+// blocking code is easy to get right; stop() unblocks every call by shutting its socket down.
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without including it
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "transport/transport.h"
+#include "transport/wire.h"
+
+namespace raftkit {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
+using Socket = websocket::stream<tcp::socket>;
+
+std::size_t message_bytes(const Message& m) {
+  std::size_t n = 128;
+  for (const Entry& e : m.entries) n += entry_size(e) + 8;
+  return n;
+}
+
+class WebSocketTransport final : public Transport {
+ public:
+  WebSocketTransport(TransportOptions options, Receiver receiver)
+      : options_(std::move(options)), receiver_(std::move(receiver)), acceptor_(ioc_) {}
+  ~WebSocketTransport() override { stop(); }
+
+  Status listen();
+  void send(std::vector<Message> messages) override;
+  std::uint16_t port() const override { return port_; }
+  TransportStats stats() const override;
+  void stop() override;
+
+ private:
+  struct Outbound {
+    PeerAddress address;
+    std::mutex mu;
+    std::condition_variable ready;
+    std::deque<Message> queue;
+    std::size_t queued_bytes = 0;
+    int socket_fd = -1;  // for stop() to unblock a write
+    std::thread writer;
+  };
+
+  void accept_loop();
+  void serve(tcp::socket socket);
+  void write_loop(Outbound& peer);
+  bool connect(Outbound& peer, std::unique_ptr<Socket>& ws);
+  const PeerAddress* peer(NodeId id) const;
+  void track(int fd, bool add);
+
+  TransportOptions options_;
+  Receiver receiver_;
+  net::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread acceptor_thread_;
+  std::map<NodeId, std::unique_ptr<Outbound>> outbound_;
+
+  std::mutex readers_mu_;
+  std::vector<std::thread> readers_;
+  std::vector<int> inbound_fds_;
+
+  mutable std::mutex stats_mu_;
+  TransportStats stats_;
+};
+
+const PeerAddress* WebSocketTransport::peer(NodeId id) const {
+  for (const PeerAddress& p : options_.peers) {
+    if (p.id == id) return &p;
+  }
+  return nullptr;
+}
+
+Status WebSocketTransport::listen() {
+  beast::error_code ec;
+  const auto address = net::ip::make_address(options_.listen_host, ec);
+  if (ec) return Status(ErrorCode::kInvalidArgument, "listen address " + options_.listen_host + ": " + ec.message());
+  const tcp::endpoint endpoint(address, options_.listen_port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (!ec) acceptor_.non_blocking(true, ec);  // polled, so stop() never has to interrupt a blocked accept
+  if (ec) return Status(ErrorCode::kIo, "listen on " + options_.listen_host + ":" + std::to_string(options_.listen_port) + ": " + ec.message());
+  port_ = acceptor_.local_endpoint().port();
+  acceptor_thread_ = std::thread([this] { accept_loop(); });
+  for (const PeerAddress& p : options_.peers) {
+    if (p.id == options_.self) continue;
+    auto out = std::make_unique<Outbound>();
+    out->address = p;
+    Outbound& ref = *out;
+    outbound_[p.id] = std::move(out);
+    ref.writer = std::thread([this, &ref] { write_loop(ref); });
+  }
+  return Status::ok();
+}
+
+void WebSocketTransport::track(int fd, bool add) {
+  std::lock_guard<std::mutex> lock(readers_mu_);
+  if (add) {
+    inbound_fds_.push_back(fd);
+  } else {
+    inbound_fds_.erase(std::remove(inbound_fds_.begin(), inbound_fds_.end(), fd), inbound_fds_.end());
+  }
+}
+
+void WebSocketTransport::accept_loop() {
+  while (!stopping_) {
+    beast::error_code ec;
+    tcp::socket socket(ioc_);
+    acceptor_.accept(socket, ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      continue;
+    }
+    if (ec) continue;
+    socket.non_blocking(false, ec);
+    std::lock_guard<std::mutex> lock(readers_mu_);
+    if (stopping_) return;
+    inbound_fds_.push_back(socket.native_handle());
+    readers_.emplace_back([this, s = std::move(socket)]() mutable { serve(std::move(s)); });
+  }
+}
+
+void WebSocketTransport::serve(tcp::socket socket) {
+  const int fd = socket.native_handle();
+  Socket ws(std::move(socket));
+  beast::error_code ec;
+  // The size limit is enforced by each read's buffer (buffer_overflow fails just that read), not by
+  // read_message_max: exceeding that makes Beast start a close handshake and block reading for the peer's reply,
+  // which a peer that only writes never sends.
+  ws.read_message_max(0);
+  ws.binary(true);
+  ws.accept(ec);
+  auto count = [&](std::uint64_t TransportStats::*field) {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    ++(stats_.*field);
+  };
+  auto refuse = [&](const std::string& reason) {
+    count(&TransportStats::connections_refused);
+    beast::error_code ignored;
+    ws.write(net::buffer(wire::encode_refusal(reason)), ignored);
+    ws.close(websocket::close_code::policy_error, ignored);
+  };
+  NodeId from = kNoNode;
+  if (!ec) {
+    beast::flat_buffer buffer(64 * 1024);  // a hello is small
+    ws.read(buffer, ec);
+    if (!ec) {
+      const std::string bytes = beast::buffers_to_string(buffer.data());
+      auto frame = wire::decode_frame(bytes, options_.max_frame_bytes);
+      auto hello = frame.is_ok() && frame.value().type == wire::FrameType::kHello ? wire::decode_hello(frame.value().payload)
+                                                                                   : Result<wire::Hello>(Status(ErrorCode::kInvalidArgument, "expected a hello"));
+      if (!frame.is_ok()) {
+        count(&TransportStats::malformed_frames);
+        refuse(frame.status().message());
+      } else if (!hello.is_ok()) {
+        count(&TransportStats::malformed_frames);
+        refuse(hello.status().message());
+      } else if (hello.value().cluster != options_.cluster) {
+        refuse("this is cluster '" + options_.cluster + "', not '" + hello.value().cluster + "'");
+      } else if (hello.value().to != options_.self) {
+        refuse("this is node " + std::to_string(options_.self) + ", not " + std::to_string(hello.value().to));
+      } else if (const PeerAddress* p = peer(hello.value().from); p == nullptr || p->name != hello.value().from_name) {
+        refuse("unknown peer '" + hello.value().from_name + "' (id " + std::to_string(hello.value().from) + ")");
+      } else {
+        from = hello.value().from;
+        ws.write(net::buffer(wire::encode_welcome()), ec);
+      }
+    }
+  }
+  while (from != kNoNode && !ec && !stopping_) {
+    beast::flat_buffer buffer(options_.max_frame_bytes + wire::kFrameHeader);
+    ws.read(buffer, ec);
+    if (ec) break;
+    const std::string bytes = beast::buffers_to_string(buffer.data());
+    auto frame = wire::decode_frame(bytes, options_.max_frame_bytes);
+    auto batch = frame.is_ok() && frame.value().type == wire::FrameType::kBatch
+                     ? wire::decode_batch(frame.value().payload)
+                     : Result<std::vector<Message>>(Status(ErrorCode::kInvalidArgument, "not a batch"));
+    if (!batch.is_ok()) {
+      // A peer that sends garbage is cut off; it reconnects and starts over. Nothing it sent is half-applied.
+      count(&TransportStats::malformed_frames);
+      beast::error_code ignored;
+      ws.close(websocket::close_code::protocol_error, ignored);
+      break;
+    }
+    for (Message& m : batch.value()) {
+      if (m.from != from || m.to != options_.self) {
+        count(&TransportStats::malformed_frames);
+        continue;
+      }
+      count(&TransportStats::messages_received);
+      receiver_(std::move(m));
+    }
+  }
+  if (ec == websocket::error::message_too_big || ec == websocket::error::buffer_overflow ||
+      ec == net::error::message_size) {
+    count(&TransportStats::malformed_frames);
+  }
+  // No close handshake after an error: cut the connection so the peer's next write fails and it reconnects.
+  beast::error_code ignored;
+  ws.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+  track(fd, false);
+}
+
+bool WebSocketTransport::connect(Outbound& peer, std::unique_ptr<Socket>& ws) {
+  beast::error_code ec;
+  tcp::resolver resolver(ioc_);
+  auto endpoints = resolver.resolve(peer.address.host, std::to_string(peer.address.port), ec);
+  if (ec) return false;
+  tcp::socket socket(ioc_);
+  net::connect(socket, endpoints, ec);
+  if (ec) return false;
+  {
+    std::lock_guard<std::mutex> lock(peer.mu);
+    peer.socket_fd = socket.native_handle();
+  }
+  ws = std::make_unique<Socket>(std::move(socket));
+  ws->binary(true);
+  ws->read_message_max(0);  // bounded by the read buffer below (see serve())
+  ws->handshake(peer.address.host + ":" + std::to_string(peer.address.port), "/raftkit", ec);
+  if (ec) return false;
+  ws->write(net::buffer(wire::encode_hello(wire::Hello{options_.cluster, options_.self, options_.self_name, peer.address.id})), ec);
+  beast::flat_buffer buffer(64 * 1024);
+  if (!ec) ws->read(buffer, ec);
+  if (ec) return false;
+  const std::string bytes = beast::buffers_to_string(buffer.data());
+  auto frame = wire::decode_frame(bytes, 64 * 1024);
+  if (frame.is_ok() && frame.value().type == wire::FrameType::kWelcome) return true;
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  ++stats_.refusals_received;
+  return false;
+}
+
+void WebSocketTransport::write_loop(Outbound& peer) {
+  std::unique_ptr<Socket> ws;
+  auto backoff = options_.reconnect_min;
+  bool connected = false;
+  bool first_attempt = true;
+  while (!stopping_) {
+    if (!connected) {
+      if (!first_attempt) {
+        std::lock_guard<std::mutex> s(stats_mu_);
+        ++stats_.reconnects;
+      }
+      first_attempt = false;
+      connected = connect(peer, ws);
+      if (!connected) {
+        ws.reset();
+        std::unique_lock<std::mutex> lock(peer.mu);
+        peer.socket_fd = -1;
+        peer.ready.wait_for(lock, backoff, [&] { return stopping_.load(); });
+        backoff = std::min(backoff * 2, options_.reconnect_max);
+        continue;
+      }
+      backoff = options_.reconnect_min;
+    }
+    std::vector<Message> batch;
+    std::size_t bytes = 0;
+    {
+      std::unique_lock<std::mutex> lock(peer.mu);
+      peer.ready.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping_ || !peer.queue.empty(); });
+      // Everything queued goes in one frame, up to the frame limit.
+      while (!peer.queue.empty() && (batch.empty() || bytes + message_bytes(peer.queue.front()) <= options_.max_frame_bytes / 2)) {
+        bytes += message_bytes(peer.queue.front());
+        peer.queued_bytes -= message_bytes(peer.queue.front());
+        batch.push_back(std::move(peer.queue.front()));
+        peer.queue.pop_front();
+      }
+    }
+    if (batch.empty() || stopping_) continue;
+    beast::error_code ec;
+    ws->write(net::buffer(wire::encode_batch(batch)), ec);
+    if (ec) {
+      // The batch is lost with the connection; Raft retransmits what matters.
+      connected = false;
+      continue;
+    }
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    stats_.messages_sent += batch.size();
+    ++stats_.frames_sent;
+  }
+  if (ws) {
+    beast::error_code ignored;
+    ws->next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+}
+
+void WebSocketTransport::send(std::vector<Message> messages) {
+  for (Message& m : messages) {
+    auto it = outbound_.find(m.to);
+    if (it == outbound_.end()) continue;
+    Outbound& peer = *it->second;
+    const std::size_t size = message_bytes(m);
+    {
+      std::lock_guard<std::mutex> lock(peer.mu);
+      if (peer.queued_bytes + size > options_.max_queue_bytes) {
+        std::lock_guard<std::mutex> s(stats_mu_);
+        ++stats_.dropped_queue_full;
+        continue;
+      }
+      peer.queued_bytes += size;
+      peer.queue.push_back(std::move(m));
+    }
+    peer.ready.notify_one();
+  }
+}
+
+TransportStats WebSocketTransport::stats() const {
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  return stats_;
+}
+
+void WebSocketTransport::stop() {
+  if (stopping_.exchange(true)) return;
+  if (acceptor_thread_.joinable()) acceptor_thread_.join();
+  beast::error_code ignored;
+  acceptor_.close(ignored);
+  for (auto& [id, peer] : outbound_) {
+    {
+      std::lock_guard<std::mutex> lock(peer->mu);
+      if (peer->socket_fd >= 0) ::shutdown(peer->socket_fd, SHUT_RDWR);  // unblocks a write in progress
+    }
+    peer->ready.notify_all();
+    if (peer->writer.joinable()) peer->writer.join();
+  }
+  std::vector<std::thread> readers;
+  {
+    std::lock_guard<std::mutex> lock(readers_mu_);
+    for (int fd : inbound_fds_) ::shutdown(fd, SHUT_RDWR);  // unblocks each reader's read
+    readers.swap(readers_);
+  }
+  for (std::thread& t : readers) t.join();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Transport>> Transport::start(TransportOptions options, Receiver receiver) {
+  if (options.self == kNoNode || options.cluster.empty()) {
+    return Status(ErrorCode::kInvalidArgument, "transport needs a cluster name and this node's id");
+  }
+  auto t = std::make_unique<WebSocketTransport>(std::move(options), std::move(receiver));
+  if (Status s = t->listen(); !s.is_ok()) return s;
+  return std::unique_ptr<Transport>(std::move(t));
+}
+
+}  // namespace raftkit
