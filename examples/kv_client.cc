@@ -1,0 +1,107 @@
+// kv_client: the command-line client of kv_server. Follows "not leader" answers to the leader.
+//
+//   kv_client --server HOST:PORT put KEY VALUE | get KEY | delete KEY | cas KEY EXPECTED|- NEW | leader | status
+//
+// Prints the server's JSON answer. Exit status: 0 success, 1 a definite failure (404, cas mismatch, bad request),
+// 2 unreachable or unknown outcome.
+#include <utility>  // before Asio: Boost 1.74 needs std::exchange declared
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using json = nlohmann::json;
+
+struct Answer {
+  int status = 0;
+  std::string body;
+};
+
+bool request(const std::string& server, http::verb verb, const std::string& target, const std::string& body, Answer& out) {
+  try {
+    net::io_context ioc;
+    const auto colon = server.rfind(':');
+    tcp::resolver resolver(ioc);
+    beast::tcp_stream stream(ioc);
+    stream.expires_after(std::chrono::seconds(10));
+    stream.connect(resolver.resolve(server.substr(0, colon), server.substr(colon + 1)));
+    http::request<http::string_body> req{verb, target, 11};
+    req.set(http::field::host, server);
+    req.set(http::field::content_type, "application/json");
+    req.body() = body;
+    req.prepare_payload();
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    out.status = static_cast<int>(res.result_int());
+    out.body = res.body();
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+    return true;
+  } catch (const std::exception& e) {
+    out.body = std::string("{\"error\":\"") + e.what() + "\"}\n";
+    return false;
+  }
+}
+
+int usage() {
+  std::fputs("usage: kv_client --server HOST:PORT put KEY VALUE | get KEY | delete KEY | cas KEY EXPECTED|- NEW | leader | status\n",
+             stderr);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 4 || std::string(argv[1]) != "--server") return usage();
+  std::string server = argv[2];
+  const std::string cmd = argv[3];
+  http::verb verb = http::verb::get;
+  std::string target, body;
+  if (cmd == "put" && argc == 6) {
+    verb = http::verb::put;
+    target = std::string("/kv/") + argv[4];
+    body = json{{"value", argv[5]}}.dump();
+  } else if (cmd == "get" && argc == 5) {
+    target = std::string("/kv/") + argv[4];
+  } else if (cmd == "delete" && argc == 5) {
+    verb = http::verb::delete_;
+    target = std::string("/kv/") + argv[4];
+  } else if (cmd == "cas" && argc == 7) {
+    verb = http::verb::post;
+    target = std::string("/cas/") + argv[4];
+    body = json{{"expected", std::string(argv[5]) == "-" ? json(nullptr) : json(argv[5])}, {"value", argv[6]}}.dump();
+  } else if (cmd == "leader" && argc == 4) {
+    target = "/leader";
+  } else if (cmd == "status" && argc == 4) {
+    target = "/status";
+  } else {
+    return usage();
+  }
+  Answer a;
+  for (int hop = 0; hop < 5; ++hop) {
+    if (!request(server, verb, target, body, a)) {
+      std::fputs(a.body.c_str(), stdout);
+      return 2;
+    }
+    if (a.status != 421) break;
+    json j = json::parse(a.body, nullptr, false);
+    if (j.is_discarded() || !j["http"].is_string()) break;  // no leader known yet
+    server = j["http"].get<std::string>();
+  }
+  std::fputs(a.body.c_str(), stdout);
+  if (a.status == 200) {
+    json j = json::parse(a.body, nullptr, false);
+    return (!j.is_discarded() && j.contains("ok") && j["ok"] == false) ? 1 : 0;
+  }
+  return a.status == 404 || a.status == 400 ? 1 : 2;
+}

@@ -1,0 +1,266 @@
+// kv_server: one raftkit peer per process, serving a key-value store over HTTP/1.1 + JSON (so curl works).
+//
+//   kv_server --name peer1 --members 1=peer1@127.0.0.1:7001/127.0.0.1:8001,2=peer2@...,3=peer3@...
+//             --data /var/lib/kv/peer1 [--engine rocksdb|lmdb|sqlite|memory] [--cluster NAME]
+//
+// Each member is id=name@raft_host:raft_port/http_host:http_port. Client API:
+//   GET    /kv/KEY                     -> 200 {"key","value"} | 404 {"error":"key_not_found"}
+//   PUT    /kv/KEY   {"value":"V"}     -> 200 {"ok":true}
+//   DELETE /kv/KEY                     -> 200 {"ok":true,"existed":bool}
+//   POST   /cas/KEY  {"expected":"E"|null,"value":"V"} -> 200 {"ok":bool,"value":current}
+//   GET    /leader                     -> {"leader":NAME,"http":ADDR}
+//   GET    /status                     -> {"name","leader","term","commit","applied"}
+// A request to a follower gets 421 {"error":"not_leader","leader":NAME,"http":ADDR} so clients can redirect.
+#include <atomic>
+#include <utility>  // before Asio: Boost 1.74 needs std::exchange declared
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <csignal>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "runtime/peer.h"
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using json = nlohmann::json;
+using namespace raftkit;
+
+// Commands and queries are JSON documents; results too.
+class KvMachine : public StateMachine {
+ public:
+  std::string handle_write(const std::string& command) override {
+    json c = json::parse(command, nullptr, false);
+    if (c.is_discarded() || !c.contains("op") || !c.contains("key")) return R"({"error":"bad command"})";
+    const std::string op = c["op"], key = c["key"];
+    auto it = data_.find(key);
+    if (op == "set") {
+      data_[key] = c.value("value", "");
+      return R"({"ok":true})";
+    }
+    if (op == "delete") {
+      const bool existed = it != data_.end();
+      if (existed) data_.erase(it);
+      return json{{"ok", true}, {"existed", existed}}.dump();
+    }
+    if (op == "cas") {
+      const bool matches = c["expected"].is_null() ? it == data_.end()
+                                                   : (it != data_.end() && it->second == c["expected"].get<std::string>());
+      if (matches) data_[key] = c.value("value", "");
+      auto now = data_.find(key);
+      return json{{"ok", matches}, {"value", now == data_.end() ? json(nullptr) : json(now->second)}}.dump();
+    }
+    return R"({"error":"unknown op"})";
+  }
+  std::string handle_read(const std::string& key) override {
+    auto it = data_.find(key);
+    return it == data_.end() ? std::string() : "=" + it->second;  // "" means missing
+  }
+
+ private:
+  std::map<std::string, std::string> data_;
+};
+
+struct Member {
+  PeerAddress raft;
+  std::string http;  // host:port
+};
+
+std::vector<Member> parse_members(const std::string& spec) {
+  std::vector<Member> out;
+  std::size_t pos = 0;
+  while (pos < spec.size()) {
+    const std::size_t comma = std::min(spec.find(',', pos), spec.size());
+    const std::string item = spec.substr(pos, comma - pos);
+    const auto eq = item.find('='), at = item.find('@'), slash = item.find('/');
+    const std::string raft = item.substr(at + 1, slash - at - 1);
+    const auto colon = raft.rfind(':');
+    Member m;
+    m.raft.id = std::stoull(item.substr(0, eq));
+    m.raft.name = item.substr(eq + 1, at - eq - 1);
+    m.raft.host = raft.substr(0, colon);
+    m.raft.port = static_cast<std::uint16_t>(std::stoi(raft.substr(colon + 1)));
+    m.http = item.substr(slash + 1);
+    out.push_back(m);
+    pos = comma + 1;
+  }
+  return out;
+}
+
+class Server {
+ public:
+  Server(Peer& peer, std::string name, std::vector<Member> members)
+      : peer_(peer), name_(std::move(name)), members_(std::move(members)) {}
+
+  http::response<http::string_body> handle(const http::request<http::string_body>& req) {
+    const std::string target(req.target());
+    auto reply = [&](http::status status, const json& body) {
+      http::response<http::string_body> res{status, req.version()};
+      res.set(http::field::content_type, "application/json");
+      res.keep_alive(req.keep_alive());
+      res.body() = body.dump() + "\n";
+      res.prepare_payload();
+      return res;
+    };
+    auto leader_json = [&]() {
+      json j = {{"leader", nullptr}, {"http", nullptr}};
+      if (auto l = peer_.leader()) {
+        j["leader"] = *l;
+        for (const Member& m : members_) {
+          if (m.raft.name == *l) j["http"] = m.http;
+        }
+      }
+      return j;
+    };
+    auto failure = [&](const raftkit::Status& s) {
+      if (s.code() == ErrorCode::kNotLeader) {
+        json j = leader_json();
+        j["error"] = "not_leader";
+        return reply(http::status::misdirected_request, j);
+      }
+      return reply(http::status::service_unavailable, json{{"error", s.to_string()}});
+    };
+    auto wait = [](std::future<Result<std::string>> f) -> Result<std::string> {
+      if (f.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+        return raftkit::Status(ErrorCode::kUnavailable, "timed out (outcome unknown)");
+      }
+      return f.get();
+    };
+    if (target == "/leader") return reply(http::status::ok, leader_json());
+    if (target == "/status") {
+      const PeerStatus st = peer_.status();
+      json j = leader_json();
+      j["name"] = name_;
+      j["term"] = st.term;
+      j["commit"] = st.commit;
+      j["applied"] = st.applied;
+      return reply(http::status::ok, j);
+    }
+    const bool kv = target.rfind("/kv/", 0) == 0, cas = target.rfind("/cas/", 0) == 0;
+    if (!kv && !cas) return reply(http::status::not_found, json{{"error", "no such endpoint"}});
+    const std::string key = target.substr(kv ? 4 : 5);
+    if (key.empty()) return reply(http::status::bad_request, json{{"error", "missing key"}});
+    json body = req.body().empty() ? json::object() : json::parse(req.body(), nullptr, false);
+    if (body.is_discarded()) return reply(http::status::bad_request, json{{"error", "body is not JSON"}});
+    if (kv && req.method() == http::verb::get) {
+      auto r = wait(peer_.read(key));
+      if (!r.is_ok()) return failure(r.status());
+      if (r.value().empty()) return reply(http::status::not_found, json{{"error", "key_not_found"}, {"key", key}});
+      return reply(http::status::ok, json{{"key", key}, {"value", r.value().substr(1)}});
+    }
+    json command = {{"key", key}};
+    if (kv && req.method() == http::verb::put) {
+      if (!body.contains("value") || !body["value"].is_string()) {
+        return reply(http::status::bad_request, json{{"error", "expected {\"value\": string}"}});
+      }
+      command["op"] = "set";
+      command["value"] = body["value"];
+    } else if (kv && req.method() == http::verb::delete_) {
+      command["op"] = "delete";
+    } else if (cas && req.method() == http::verb::post) {
+      if (!body.contains("value") || !body["value"].is_string() || !body.contains("expected") ||
+          !(body["expected"].is_string() || body["expected"].is_null())) {
+        return reply(http::status::bad_request, json{{"error", "expected {\"expected\": string|null, \"value\": string}"}});
+      }
+      command["op"] = "cas";
+      command["expected"] = body["expected"];
+      command["value"] = body["value"];
+    } else {
+      return reply(http::status::method_not_allowed, json{{"error", "method not allowed"}});
+    }
+    auto r = wait(peer_.write(command.dump()));
+    if (!r.is_ok()) return failure(r.status());
+    return reply(http::status::ok, json::parse(r.value()));
+  }
+
+  void serve(tcp::socket socket) {
+    beast::flat_buffer buffer;
+    beast::error_code ec;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(1 << 20);
+      http::read(socket, buffer, parser, ec);
+      if (ec) break;
+      auto res = handle(parser.get());
+      http::write(socket, res, ec);
+      if (ec || !res.keep_alive()) break;
+    }
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+ private:
+  Peer& peer_;
+  std::string name_;
+  std::vector<Member> members_;
+};
+
+std::atomic<bool> g_stop{false};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string name, members_spec, data, engine = "rocksdb", cluster = "kv";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i], v = argv[i + 1];
+    if (a == "--name") name = v;
+    else if (a == "--members") members_spec = v;
+    else if (a == "--data") data = v;
+    else if (a == "--engine") engine = v;
+    else if (a == "--cluster") cluster = v;
+  }
+  if (name.empty() || members_spec.empty() || (data.empty() && engine != "memory")) {
+    std::fprintf(stderr, "usage: kv_server --name NAME --members ID=NAME@HOST:PORT/HTTPHOST:HTTPPORT,... --data DIR "
+                         "[--engine rocksdb|lmdb|sqlite|memory] [--cluster NAME]\n");
+    return 2;
+  }
+  const std::vector<Member> members = parse_members(members_spec);
+  PeerOptions o;
+  o.name = name;
+  o.cluster = cluster;
+  o.data_dir = data;
+  o.engine = engine == "lmdb" ? Engine::kLmdb : engine == "sqlite" ? Engine::kSqlite : engine == "memory" ? Engine::kMemory : Engine::kRocksDb;
+  std::string http_address;
+  for (const Member& m : members) {
+    o.members.push_back(m.raft);
+    if (m.raft.name == name) http_address = m.http;
+  }
+  auto peer = Peer::start(o, std::make_unique<KvMachine>());
+  if (!peer.is_ok()) {
+    std::fprintf(stderr, "kv_server %s: %s\n", name.c_str(), peer.status().to_string().c_str());
+    return 1;
+  }
+  Server server(*peer.value(), name, members);
+  net::io_context ioc;
+  const auto colon = http_address.rfind(':');
+  tcp::acceptor acceptor(ioc, {net::ip::make_address(http_address.substr(0, colon)),
+                               static_cast<std::uint16_t>(std::stoi(http_address.substr(colon + 1)))});
+  std::signal(SIGTERM, [](int) { g_stop = true; });
+  std::signal(SIGINT, [](int) { g_stop = true; });
+  acceptor.non_blocking(true);
+  std::fprintf(stderr, "kv_server %s: raft peer up, HTTP on %s (%s log in %s)\n", name.c_str(), http_address.c_str(),
+               engine.c_str(), data.c_str());
+  std::vector<std::thread> connections;
+  while (!g_stop) {
+    beast::error_code ec;
+    tcp::socket socket(ioc);
+    acceptor.accept(socket, ec);
+    if (ec) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      continue;
+    }
+    socket.non_blocking(false, ec);
+    connections.emplace_back([&server, s = std::move(socket)]() mutable { server.serve(std::move(s)); });
+  }
+  peer.value()->stop();
+  for (std::thread& t : connections) t.detach();  // idle keep-alive connections end with the process
+  std::fprintf(stderr, "kv_server %s: stopped\n", name.c_str());
+  return 0;
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The README's run command: on a fresh Debian 12 machine, installs what is needed, builds, starts a local 3-node
+# cluster of the key-value server (one process per peer, RocksDB logs in a temporary directory, all on 127.0.0.1),
+# runs the original README's script against it over the real network — write, read, a missing key, stop the
+# leader, a new leader elected, read again — printing each step, then stops everything.
+#
+#   ./scripts/run-cluster.sh               install, build, run
+#   ./scripts/run-cluster.sh --no-build B  use binaries already built in build directory B (the test uses this)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=build
+if [ "${1:-}" = "--no-build" ]; then
+  build=${2:-build}
+else
+  ./scripts/install-deps.sh
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$build" --target kv_server kv_client
+fi
+server=$build/examples/kv_server
+client=$build/examples/kv_client
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+ports=($(python3 -c 'import socket
+s=[socket.socket() for _ in range(6)]
+[x.bind(("127.0.0.1",0)) for x in s]
+print(" ".join(str(x.getsockname()[1]) for x in s))'))
+members=""
+for i in 1 2 3; do
+  raft=${ports[$((i - 1))]}
+  http=${ports[$((i + 2))]}
+  members+="${members:+,}$i=peer$i@127.0.0.1:$raft/127.0.0.1:$http"
+  httpport[$i]=$http
+done
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "starting peer1, peer2, peer3 (RocksDB logs under $work)"
+for i in 1 2 3; do
+  "$server" --name "peer$i" --members "$members" --data "$work/peer$i" >"$work/peer$i.log" 2>&1 &
+  pids[$i]=$!
+  echo "peer$i: pid ${pids[$i]}, HTTP 127.0.0.1:${httpport[$i]}"
+done
+
+leader_of() {  # prints the leader's name as seen by the server on HTTP port $1, or nothing
+  "$client" --server "127.0.0.1:$1" leader 2>/dev/null | python3 -c 'import sys,json
+try: j=json.load(sys.stdin); print(j.get("leader") or "")
+except Exception: pass'
+}
+wait_for_leader() {  # $@: HTTP ports to ask
+  for _ in $(seq 1 200); do
+    for p in "$@"; do
+      l=$(leader_of "$p")
+      if [ -n "$l" ]; then echo "$l"; return 0; fi
+    done
+    sleep 0.05
+  done
+  return 1
+}
+
+step "waiting for a leader"
+leader=$(wait_for_leader "${httpport[1]}" "${httpport[2]}" "${httpport[3]}")
+echo "leader: $leader"
+any=${httpport[1]}
+
+step "put greeting = hello   (sent to peer1; the client follows a not-leader answer)"
+"$client" --server "127.0.0.1:$any" put greeting hello
+
+step "get greeting"
+"$client" --server "127.0.0.1:$any" get greeting
+
+step "get missing-key   (expect key_not_found)"
+"$client" --server "127.0.0.1:$any" get missing-key || true
+
+step "compare-and-set greeting hello -> hi"
+"$client" --server "127.0.0.1:$any" cas greeting hello hi
+
+n=${leader#peer}
+step "stopping the leader, $leader (pid ${pids[$n]})"
+kill "${pids[$n]}"
+wait "${pids[$n]}" 2>/dev/null || true
+unset "pids[$n]"
+remaining=()
+for i in 1 2 3; do [ "$i" != "$n" ] && remaining+=("${httpport[$i]}"); done
+
+step "waiting for a new leader"
+new_leader=""
+for _ in $(seq 1 200); do
+  new_leader=$(wait_for_leader "${remaining[@]}" || true)
+  if [ -n "$new_leader" ] && [ "$new_leader" != "$leader" ]; then break; fi
+  sleep 0.05
+done
+echo "new leader: $new_leader"
+[ -n "$new_leader" ] && [ "$new_leader" != "$leader" ]
+
+step "get greeting   (from the new leader: the value is still there)"
+out=$("$client" --server "127.0.0.1:${remaining[0]}" get greeting)
+echo "$out"
+echo "$out" | grep -q '"hi"'
+
+step "status of the remaining peers"
+for p in "${remaining[@]}"; do "$client" --server "127.0.0.1:$p" status; done
+
+step "done: stopping the cluster"
