@@ -1,6 +1,8 @@
 #include "runtime/peer.h"
 
+#include <algorithm>
 #include <atomic>
+#include <utility>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -17,7 +19,38 @@
 namespace raftkit {
 namespace {
 
-using Promise = std::promise<Result<std::string>>;
+// A request's promise that also holds one of the peer's pending-request slots until it is answered (or dropped).
+class Promise {
+ public:
+  explicit Promise(std::atomic<std::size_t>* pending) : pending_(pending) { ++*pending_; }
+  Promise(Promise&& o) noexcept : promise_(std::move(o.promise_)), pending_(std::exchange(o.pending_, nullptr)) {}
+  Promise& operator=(Promise&& o) noexcept {
+    release();
+    promise_ = std::move(o.promise_);
+    pending_ = std::exchange(o.pending_, nullptr);
+    return *this;
+  }
+  ~Promise() { release(); }
+  std::future<Result<std::string>> get_future() { return promise_.get_future(); }
+  void set_value(Result<std::string> r) {
+    promise_.set_value(std::move(r));
+    release();
+  }
+
+ private:
+  void release() {
+    if (pending_ != nullptr) --*pending_;
+    pending_ = nullptr;
+  }
+  std::promise<Result<std::string>> promise_;
+  std::atomic<std::size_t>* pending_;
+};
+
+std::future<Result<std::string>> answer_now(raftkit::Status s) {
+  std::promise<Result<std::string>> p;
+  p.set_value(std::move(s));
+  return p.get_future();
+}
 
 Result<std::unique_ptr<DurableLog>> open_log(const PeerOptions& o, NodeId self) {
   auto wrap = [](auto r) -> Result<std::unique_ptr<DurableLog>> {
@@ -46,6 +79,34 @@ Result<std::unique_ptr<DurableLog>> open_log(const PeerOptions& o, NodeId self) 
   return Status(ErrorCode::kInvalidArgument, "unknown engine");
 }
 
+// A normal entry's payload: tag 0 then the command, or tag 1, client id, request id, then the command.
+std::string encode_command(const std::string& command, std::uint64_t client, std::uint64_t request) {
+  std::string out(1, static_cast<char>(client ? 1 : 0));
+  if (client) {
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((client >> (8 * i)) & 0xff));
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((request >> (8 * i)) & 0xff));
+  }
+  return out + command;
+}
+
+struct Command {
+  std::uint64_t client = 0, request = 0;
+  std::string_view text;
+};
+
+Command decode_command(const std::string& payload) {
+  Command c;
+  if (payload.empty()) return c;
+  if (payload[0] == 1 && payload.size() >= 17) {
+    for (int i = 0; i < 8; ++i) c.client |= static_cast<std::uint64_t>(static_cast<unsigned char>(payload[1 + i])) << (8 * i);
+    for (int i = 0; i < 8; ++i) c.request |= static_cast<std::uint64_t>(static_cast<unsigned char>(payload[9 + i])) << (8 * i);
+    c.text = std::string_view(payload).substr(17);
+  } else {
+    c.text = std::string_view(payload).substr(1);
+  }
+  return c;
+}
+
 // Work for the apply thread, in log order: a committed entry (with the writer's promise if it was proposed here),
 // or a confirmed read waiting for the state machine to reach its index.
 struct ApplyItem {
@@ -63,7 +124,9 @@ class RaftPeer final : public Peer {
   ~RaftPeer() override { stop(); }
 
   Status boot();
-  std::future<Result<std::string>> write(std::string command) override;
+  std::future<Result<std::string>> write(std::string command) override { return write(std::move(command), 0, 0); }
+  std::future<Result<std::string>> write(std::string command, std::uint64_t client_id,
+                                         std::uint64_t request_id) override;
   std::future<Result<std::string>> read(std::string query) override;
   std::optional<std::string> leader() const override;
   bool is_leader() const override { return leader_.load() == self_ && self_ != kNoNode; }
@@ -83,6 +146,7 @@ class RaftPeer final : public Peer {
   std::unique_ptr<DurableLog> log_;
   std::unique_ptr<Raft> raft_;
   std::unique_ptr<Transport> transport_;
+  std::atomic<std::size_t> pending_{0};  // declared before everything holding a Promise, so it outlives them
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -167,15 +231,17 @@ void RaftPeer::post(std::function<void()> work) {
   cv_.notify_one();
 }
 
-std::future<Result<std::string>> RaftPeer::write(std::string command) {
-  auto promise = std::make_shared<Promise>();
-  auto future = promise->get_future();
-  if (stopping_) {
-    promise->set_value(Status(ErrorCode::kUnavailable, "peer stopped"));
-    return future;
+std::future<Result<std::string>> RaftPeer::write(std::string command, std::uint64_t client_id,
+                                                std::uint64_t request_id) {
+  if (stopping_) return answer_now(Status(ErrorCode::kUnavailable, "peer stopped"));
+  if (pending_.load() >= options_.max_pending_requests) {
+    return answer_now(Status(ErrorCode::kUnavailable, "overloaded: " + std::to_string(pending_.load()) +
+                                                          " requests pending; retry later"));
   }
-  post([this, promise, command = std::move(command)]() mutable {
-    Proposal p = raft_->propose(std::move(command));
+  auto promise = std::make_shared<Promise>(&pending_);
+  auto future = promise->get_future();
+  post([this, promise, payload = encode_command(command, client_id, request_id)]() mutable {
+    Proposal p = raft_->propose(std::move(payload));
     if (!p.status.is_ok()) {
       std::string msg = p.status.message();
       for (const PeerAddress& m : options_.members) {
@@ -190,12 +256,13 @@ std::future<Result<std::string>> RaftPeer::write(std::string command) {
 }
 
 std::future<Result<std::string>> RaftPeer::read(std::string query) {
-  auto promise = std::make_shared<Promise>();
-  auto future = promise->get_future();
-  if (stopping_) {
-    promise->set_value(Status(ErrorCode::kUnavailable, "peer stopped"));
-    return future;
+  if (stopping_) return answer_now(Status(ErrorCode::kUnavailable, "peer stopped"));
+  if (pending_.load() >= options_.max_pending_requests) {
+    return answer_now(Status(ErrorCode::kUnavailable, "overloaded: " + std::to_string(pending_.load()) +
+                                                          " requests pending; retry later"));
   }
+  auto promise = std::make_shared<Promise>(&pending_);
+  auto future = promise->get_future();
   post([this, promise, query = std::move(query)]() mutable {
     const std::uint64_t ctx = next_read_++;
     if (Status s = raft_->read_index(ctx); !s.is_ok()) {
@@ -302,6 +369,15 @@ void RaftPeer::handle_ready() {
 void RaftPeer::apply_loop() {
   std::deque<ApplyItem> waiting_reads;  // confirmed, but the state machine is not there yet
   Index applied = 0;
+  // Client sessions: the newest request applied per client and its result (Raft thesis 6.3), least recently used
+  // first out. Every peer applies the same entries in the same order, so every peer's sessions agree.
+  struct Session {
+    std::uint64_t request = 0;
+    std::string result;
+    std::uint64_t last_used = 0;
+  };
+  std::map<std::uint64_t, Session> sessions;
+  std::uint64_t clock = 0;
   while (true) {
     std::deque<ApplyItem> batch;
     {
@@ -315,8 +391,32 @@ void RaftPeer::apply_loop() {
         waiting_reads.push_back(std::move(item));
         continue;
       }
-      std::string result;
-      if (item.entry.kind == EntryKind::kNormal) result = machine_->handle_write(item.entry.payload);
+      Result<std::string> result = std::string();
+      if (item.entry.kind == EntryKind::kNormal) {
+        const Command c = decode_command(item.entry.payload);
+        if (c.client == 0) {
+          result = machine_->handle_write(std::string(c.text));
+        } else {
+          Session& s = sessions[c.client];
+          s.last_used = ++clock;
+          if (c.request == s.request && s.request != 0) {
+            result = s.result;  // a retry of the newest request: its first result, not applied again
+          } else if (c.request < s.request) {
+            result = Status(ErrorCode::kDropped, "request " + std::to_string(c.request) + " of client " +
+                                                     std::to_string(c.client) + " is older than one already applied");
+          } else {
+            s.request = c.request;
+            s.result = machine_->handle_write(std::string(c.text));
+            result = s.result;
+          }
+          if (sessions.size() > options_.max_sessions) {
+            auto oldest = std::min_element(sessions.begin(), sessions.end(), [](const auto& a, const auto& b) {
+              return a.second.last_used < b.second.last_used;
+            });
+            sessions.erase(oldest);
+          }
+        }
+      }
       applied = item.entry.index;
       applied_ = applied;
       if (item.promise) item.promise->set_value(std::move(result));

@@ -46,6 +46,10 @@ struct PeerOptions {
   // is empty bootstraps it with this configuration; a peer restarting from its log uses what the log holds.
   std::vector<PeerAddress> members;
   std::chrono::milliseconds tick{10};
+  // Requests accepted but not yet answered; beyond it write() and read() answer kUnavailable ("overloaded") at
+  // once, so clients sending faster than the cluster commits cannot grow the peer's memory without bound.
+  std::size_t max_pending_requests = 10000;
+  std::size_t max_sessions = 100000;  // client sessions remembered for deduplication (least recently used go)
   int election_ticks = 20;
   int heartbeat_ticks = 2;
 };
@@ -62,8 +66,14 @@ class Peer {
   virtual ~Peer() = default;
 
   // Replicates and applies a command; the future holds the state machine's result, or kNotLeader (message names
-  // the leader if known), kDropped (lost in a leadership change: safe to retry), or kUnavailable (stopped).
+  // the leader if known), kDropped (lost in a leadership change: safe to retry), or kUnavailable (stopped,
+  // overloaded, or outcome unknown).
   virtual std::future<Result<std::string>> write(std::string command) = 0;
+  // The same within a client session (Raft thesis 6.3): a retried write — same client_id, same request_id —
+  // is applied at most once, and the retry gets the first result. request_ids must grow per client; a request
+  // older than the newest one applied for its client is answered kDropped without being applied.
+  virtual std::future<Result<std::string>> write(std::string command, std::uint64_t client_id,
+                                                  std::uint64_t request_id) = 0;
   // A linearizable read through the leader.
   virtual std::future<Result<std::string>> read(std::string query) = 0;
   // The leader's name as this peer knows it.

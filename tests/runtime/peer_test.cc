@@ -25,6 +25,10 @@ class KvMachine : public StateMachine {
     std::istringstream in(command);
     std::string op, key, value;
     in >> op >> key >> value;
+    if (op == "incr") {
+      data_[key] = std::to_string(std::stoi(data_.count(key) ? data_[key] : "0") + 1);
+      return data_[key];
+    }
     if (op != "set") return "unknown command";
     data_[key] = value;
     return "ok";
@@ -58,12 +62,14 @@ struct Cluster {
   std::vector<PeerAddress> members;
   std::map<std::string, std::unique_ptr<Peer>> peers;
 
-  Cluster() {
+  std::size_t max_pending = 10000;
+  explicit Cluster(std::size_t pending = 10000) : max_pending(pending) {
     for (NodeId id = 1; id <= 3; ++id) members.push_back({id, "peer" + std::to_string(id), "127.0.0.1", free_port()});
     for (const PeerAddress& m : members) start(m.name);
   }
   void start(const std::string& name) {
     PeerOptions o;
+    o.max_pending_requests = max_pending;
     o.name = name;
     o.cluster = "test";
     o.data_dir = dir.path() + "/" + name;
@@ -134,6 +140,41 @@ TEST_CASE("peers: elect, replicate, read, fail over and catch up", "[runtime]") 
     std::this_thread::sleep_for(10ms);
   }
   CHECK(c.peers[leader_name]->status().applied >= target);
+  for (auto& [name, p] : c.peers) p->stop();
+}
+
+TEST_CASE("peers: a retried write in a client session is applied once", "[runtime][session]") {
+  Cluster c;
+  Peer* leader = c.leader();
+  REQUIRE(leader != nullptr);
+  auto first = get(leader->write("incr n", 7, 1));
+  auto retry = get(leader->write("incr n", 7, 1));
+  REQUIRE(first.is_ok());
+  REQUIRE(retry.is_ok());
+  CHECK(first.value() == "1");
+  CHECK(retry.value() == "1");  // the first result, not a second increment
+  CHECK(get(leader->write("incr n", 7, 2)).value() == "2");
+  auto stale = get(leader->write("incr n", 7, 1));
+  CHECK(stale.status().code() == ErrorCode::kDropped);
+  CHECK(get(leader->write("incr n", 8, 1)).value() == "3");  // another client
+  CHECK(get(leader->read("get n")).value() == "3");
+  for (auto& [name, p] : c.peers) p->stop();
+}
+
+TEST_CASE("peers: requests beyond the pending limit are refused at once", "[runtime][backpressure]") {
+  Cluster c(8);
+  Peer* leader = c.leader();
+  REQUIRE(leader != nullptr);
+  std::vector<std::future<Result<std::string>>> futures;
+  for (int i = 0; i < 500; ++i) futures.push_back(leader->write("set k " + std::to_string(i)));
+  int overloaded = 0, ok = 0;
+  for (auto& f : futures) {
+    auto r = get(std::move(f));
+    if (r.is_ok()) ++ok;
+    if (!r.is_ok() && r.status().message().find("overloaded") != std::string::npos) ++overloaded;
+  }
+  CHECK(overloaded > 0);
+  CHECK(ok > 0);
   for (auto& [name, p] : c.peers) p->stop();
 }
 
