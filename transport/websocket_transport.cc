@@ -132,6 +132,7 @@ void WebSocketTransport::accept_loop() {
     }
     if (ec) continue;
     socket.non_blocking(false, ec);
+    socket.set_option(tcp::no_delay(true), ec);  // Raft messages are small and latency-bound: no Nagle delay
     std::lock_guard<std::mutex> lock(readers_mu_);
     if (stopping_) return;
     inbound_fds_.push_back(socket.native_handle());
@@ -229,6 +230,7 @@ bool WebSocketTransport::connect(Outbound& peer, std::unique_ptr<Socket>& ws) {
   tcp::socket socket(ioc_);
   net::connect(socket, endpoints, ec);
   if (ec) return false;
+  socket.set_option(tcp::no_delay(true), ec);
   {
     std::lock_guard<std::mutex> lock(peer.mu);
     peer.socket_fd = socket.native_handle();
