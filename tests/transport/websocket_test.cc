@@ -157,7 +157,8 @@ TEST_CASE("transport: malformed and oversized frames are refused without harm", 
     // A correct hello, then a batch frame whose checksum is wrong.
     RawClient hostile(p.b.transport->port());
     hostile.send(wire::encode_hello(wire::Hello{"test", 1, "node-1", 2}));
-    CHECK(wire::decode_frame(hostile.read(), 4096).value().type == wire::FrameType::kWelcome);
+    const std::string welcome = hostile.read();
+    CHECK(wire::decode_frame(welcome, 4096).value().type == wire::FrameType::kWelcome);
     std::string bad = wire::encode_batch({heartbeat(1, 2, 5)});
     bad[bad.size() - 1] ^= 0x01;
     hostile.send(bad);

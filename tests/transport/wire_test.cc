@@ -54,12 +54,15 @@ TEST_CASE("wire: a batch of messages round-trips every field", "[wire]") {
 
 TEST_CASE("wire: hello, welcome and refusal round-trip", "[wire]") {
   Hello h{"prod-eu", 3, "node-c", 1};
-  auto frame = decode_frame(encode_hello(h), 1024);
+  const std::string hello_bytes = encode_hello(h);  // a Frame's payload points into the bytes it was decoded from
+  auto frame = decode_frame(hello_bytes, 1024);
   REQUIRE(frame.is_ok());
   CHECK(frame.value().type == FrameType::kHello);
   CHECK(decode_hello(frame.value().payload).value() == h);
-  CHECK(decode_frame(encode_welcome(), 1024).value().type == FrameType::kWelcome);
-  auto refusal = decode_frame(encode_refusal("unknown peer node-x"), 1024);
+  const std::string welcome_bytes = encode_welcome();
+  CHECK(decode_frame(welcome_bytes, 1024).value().type == FrameType::kWelcome);
+  const std::string refusal_bytes = encode_refusal("unknown peer node-x");
+  auto refusal = decode_frame(refusal_bytes, 1024);
   CHECK(decode_refusal(refusal.value().payload).value() == "unknown peer node-x");
 }
 
