@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone on Debian 12: installs what is missing, builds, and runs
-#   1. the unit, checker and regression-simulation tests under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   1. the unit, checker, regression-simulation, transport and runtime tests under ASan + UBSan;
 #   2. every CTest test in an optimised build (unit, the contract on every engine, SIGKILL and 1M-entry tests,
 #      the checker against the reference histories, 1000 random simulation seeds, injected-bug detection, the
 #      conformance suite on every engine and on broken adapters, the external runner, the installed consumer);
@@ -17,9 +17,10 @@ step() { printf '\n==== %s ====\n' "$*"; }
 
 step "sanitized build (ASan + UBSan)"
 cmake -S . -B build-asan -G Ninja -DRAFTKIT_SANITIZE=ON -DRAFTKIT_BUILD_BENCH=OFF >/dev/null
-cmake --build build-asan -j "$jobs" --target raftkit_unit_tests raftkit_lincheck_tests raftkit-sim
-step "sanitized tests: unit, checker, regression seeds"
-(cd build-asan && ctest -j "$jobs" --output-on-failure -R "unit|lincheck|regression" | tee "$root/build-asan/ctest.out")
+cmake --build build-asan -j "$jobs" --target raftkit_unit_tests raftkit_lincheck_tests raftkit-sim \
+  raftkit_transport_tests raftkit_runtime_tests
+step "sanitized tests: unit, checker, regression seeds, transport, runtime"
+(cd build-asan && ctest -j "$jobs" --output-on-failure -R "unit|lincheck|regression|transport|runtime" | tee "$root/build-asan/ctest.out")
 
 step "release build"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
