@@ -89,6 +89,8 @@ TEST_CASE("transport: peers exchange batches of messages both ways, in order", "
   REQUIRE(p.a.wait_for(1));
   for (std::size_t i = 0; i < 50; ++i) CHECK(p.b.received[i].context == i + 1);
   CHECK(p.a.received[0].context == 99);
+  // The sender counts a batch after its write returns, which can be after the receiver already has it.
+  for (int i = 0; i < 100 && p.a.transport->stats().messages_sent < 50; ++i) std::this_thread::sleep_for(10ms);
   CHECK(p.a.transport->stats().messages_sent == 50);
   CHECK(p.a.transport->stats().frames_sent <= 50);
 }
@@ -106,7 +108,7 @@ TEST_CASE("transport: large entries arrive intact", "[transport]") {
 TEST_CASE("transport: a peer of another cluster is refused with a reason", "[transport][handshake]") {
   Pair p("other-cluster");
   p.a.transport->send({heartbeat(1, 2, 1)});
-  std::this_thread::sleep_for(300ms);
+  for (int i = 0; i < 500 && p.a.transport->stats().refusals_received == 0; ++i) std::this_thread::sleep_for(10ms);
   CHECK(p.b.received.empty());
   CHECK(p.b.transport->stats().connections_refused > 0);
   CHECK(p.a.transport->stats().refusals_received > 0);
@@ -115,7 +117,7 @@ TEST_CASE("transport: a peer of another cluster is refused with a reason", "[tra
 TEST_CASE("transport: an unknown peer is refused", "[transport][handshake]") {
   Pair p("test", "impostor");
   p.a.transport->send({heartbeat(1, 2, 1)});
-  std::this_thread::sleep_for(300ms);
+  for (int i = 0; i < 500 && p.b.transport->stats().connections_refused == 0; ++i) std::this_thread::sleep_for(10ms);
   CHECK(p.b.received.empty());
   CHECK(p.b.transport->stats().connections_refused > 0);
 }
@@ -170,6 +172,7 @@ TEST_CASE("transport: malformed and oversized frames are refused without harm", 
     spoof.send(wire::encode_batch({heartbeat(7, 2, 6)}));
     std::this_thread::sleep_for(100ms);
   }
+  for (int i = 0; i < 500 && p.b.transport->stats().malformed_frames < 2; ++i) std::this_thread::sleep_for(10ms);
   CHECK(p.b.transport->stats().malformed_frames >= 2);
   // The transport is unharmed: the real peer still gets through.
   p.a.transport->send({heartbeat(1, 2, 42)});
@@ -192,6 +195,7 @@ TEST_CASE("transport: an oversized frame closes the connection, and the sender r
   a.transport->send({big});
   std::this_thread::sleep_for(200ms);
   CHECK(b.received.empty());
+  for (int i = 0; i < 500 && b.transport->stats().malformed_frames < 1; ++i) std::this_thread::sleep_for(10ms);
   CHECK(b.transport->stats().malformed_frames >= 1);
   // Messages written into the dying connection are lost (Raft retransmits); keep sending until one arrives.
   bool delivered = false;
