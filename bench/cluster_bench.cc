@@ -3,10 +3,6 @@
 // writing 128-byte or 4 KiB values to the leader. Reports writes per second and p50/p99 latency, and the process's
 // peak RSS. scripts/bench-cluster.sh turns the JSON into docs/bench/cluster.md.
 #include <benchmark/benchmark.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
@@ -14,6 +10,7 @@
 #include <thread>
 
 #include "runtime/peer.h"
+#include "tests/support/ports.h"
 
 namespace {
 
@@ -32,18 +29,6 @@ class CountingMachine : public StateMachine {
   std::uint64_t bytes_ = 0;
 };
 
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 double peak_rss_mb() {
   std::ifstream in("/proc/self/status");
   std::string line;
@@ -61,7 +46,7 @@ void BM_ClusterWrites(benchmark::State& state) {
   const char* base = std::getenv("RAFTKIT_BENCH_DIR");
   const auto dir = std::filesystem::path(base ? base : "/tmp") / ("raftkit-cluster-bench-" + std::to_string(::getpid()));
   std::vector<PeerAddress> members;
-  for (NodeId id = 1; id <= 3; ++id) members.push_back({id, "p" + std::to_string(id), "127.0.0.1", free_port()});
+  for (NodeId id = 1; id <= 3; ++id) members.push_back({id, "p" + std::to_string(id), "127.0.0.1", raftkit::testing::free_loopback_port()});
   std::vector<std::unique_ptr<Peer>> peers;
   for (const PeerAddress& m : members) {
     PeerOptions o;

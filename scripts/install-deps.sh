@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages this project builds and tests with, and only those that are missing.
 # Idempotent: a second run installs nothing. Needs root (or sudo) and apt; downloads nothing else.
 #
-# Never add libboost1.81-dev: it conflicts with the Boost 1.74 (libboost-dev) that carries Beast and Asio here.
+# Never add the Boost 1.81 development package: it conflicts with the Boost 1.74 (libboost-dev) that carries
+# Beast and Asio here.
 set -euo pipefail
 
 packages=(

@@ -2,15 +2,12 @@
 // not-leader answer, leader failover with the data intact, and a stopped peer restarted on its data.
 #include <catch2/catch.hpp>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <map>
 #include <sstream>
 #include <thread>
 
 #include "runtime/peer.h"
+#include "tests/support/ports.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
@@ -45,18 +42,6 @@ class KvMachine : public StateMachine {
   std::map<std::string, std::string> data_;
 };
 
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 struct Cluster {
   raftkit::testing::TempDir dir;
   std::vector<PeerAddress> members;
@@ -64,7 +49,7 @@ struct Cluster {
 
   std::size_t max_pending = 10000;
   explicit Cluster(std::size_t pending = 10000) : max_pending(pending) {
-    for (NodeId id = 1; id <= 3; ++id) members.push_back({id, "peer" + std::to_string(id), "127.0.0.1", free_port()});
+    for (NodeId id = 1; id <= 3; ++id) members.push_back({id, "peer" + std::to_string(id), "127.0.0.1", raftkit::testing::free_loopback_port()});
     for (const PeerAddress& m : members) start(m.name);
   }
   void start(const std::string& name) {
