@@ -8,6 +8,20 @@
 namespace raftkit::lincheck {
 namespace {
 
+// One name per kind and outcome, for descriptions and for the JSON-lines format alike.
+constexpr const char* kKindNames[] = {"read", "write", "cas", "append"};
+constexpr const char* kOutcomeNames[] = {"ok", "fail", "unknown"};
+const char* kind_name(OpKind k) { return kKindNames[static_cast<int>(k)]; }
+const char* outcome_name(Outcome o) { return kOutcomeNames[static_cast<int>(o)]; }
+
+template <typename T, std::size_t N>
+std::optional<T> from_name(const char* const (&names)[N], const std::string& name) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (name == names[i]) return static_cast<T>(i);
+  }
+  return std::nullopt;
+}
+
 Status parse_error(std::size_t line, const std::string& what) {
   return Status(ErrorCode::kInvalidArgument, "line " + std::to_string(line) + ": " + what);
 }
@@ -88,12 +102,10 @@ std::string edn_field(const std::string& line, const std::string& name) {
 }  // namespace
 
 std::string describe(const Operation& op) {
-  static const char* kinds[] = {"read", "write", "cas", "append"};
-  static const char* outcomes[] = {"ok", "fail", "unknown"};
-  std::string s = "client " + std::to_string(op.client) + " " + kinds[static_cast<int>(op.kind)] + "(" + op.key;
+  std::string s = "client " + std::to_string(op.client) + " " + kind_name(op.kind) + "(" + op.key;
   if (op.expected) s += ", " + *op.expected;
   s += op.value ? ", " + *op.value : std::string(", nil");
-  s += ") " + std::string(outcomes[static_cast<int>(op.outcome)]) + " @[" + std::to_string(op.invoke) + ", " +
+  s += ") " + std::string(outcome_name(op.outcome)) + " @[" + std::to_string(op.invoke) + ", " +
        (op.complete == kNever ? std::string("never") : std::to_string(op.complete)) + "]";
   return s;
 }
@@ -198,25 +210,6 @@ Result<History> parse_edn_kv(const std::string& text) {
   return pairer.finish(std::string());
 }
 
-namespace {
-const char* kind_name(OpKind k) {
-  switch (k) {
-    case OpKind::kRead: return "read";
-    case OpKind::kWrite: return "write";
-    case OpKind::kCas: return "cas";
-    case OpKind::kAppend: return "append";
-  }
-  return "?";
-}
-const char* outcome_name(Outcome o) {
-  switch (o) {
-    case Outcome::kOk: return "ok";
-    case Outcome::kFail: return "fail";
-    case Outcome::kUnknown: return "unknown";
-  }
-  return "?";
-}
-}  // namespace
 
 std::string to_json_lines(const History& h) {
   std::string out;
@@ -253,9 +246,12 @@ Result<History> parse_json_lines(const std::string& text) {
       op.key = j.at("key").get<std::string>();
       const std::string f = j.at("f").get<std::string>();
       const std::string outcome = j.at("outcome").get<std::string>();
-      op.kind = f == "read" ? OpKind::kRead : f == "write" ? OpKind::kWrite : f == "cas" ? OpKind::kCas : OpKind::kAppend;
-      if (f != "read" && f != "write" && f != "cas" && f != "append") return parse_error(line_no, "unknown f " + f);
-      op.outcome = outcome == "ok" ? Outcome::kOk : outcome == "fail" ? Outcome::kFail : Outcome::kUnknown;
+      const std::optional<OpKind> kind = from_name<OpKind>(kKindNames, f);
+      const std::optional<Outcome> result = from_name<Outcome>(kOutcomeNames, outcome);
+      if (!kind) return parse_error(line_no, "unknown f " + f);
+      if (!result) return parse_error(line_no, "unknown outcome " + outcome);
+      op.kind = *kind;
+      op.outcome = *result;
       if (!j.at("value").is_null()) op.value = j["value"].get<std::string>();
       if (j.contains("expected")) op.expected = j["expected"].get<std::string>();
       op.invoke = j.at("invoke").get<std::uint64_t>();
