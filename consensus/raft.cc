@@ -30,8 +30,8 @@ Status RaftConfig::validate() const {
 
 Result<std::unique_ptr<Raft>> Raft::create(const RaftConfig& config, BootState boot) {
   if (Status s = config.validate(); !s.is_ok()) return s;
-  Index expect = boot.snapshot.last_index + 1;
-  Term prev = boot.snapshot.last_term;
+  Index expect = boot.log_start.last_index + 1;
+  Term prev = boot.log_start.last_term;
   for (const Entry& e : boot.entries) {
     if (e.index != expect || e.term < prev) {
       return Status(ErrorCode::kCorruption, "boot log is not contiguous or its terms decrease at index " +
@@ -39,6 +39,19 @@ Result<std::unique_ptr<Raft>> Raft::create(const RaftConfig& config, BootState b
     }
     ++expect;
     prev = e.term;
+  }
+  if (!boot.snapshot) boot.snapshot = boot.log_start;
+  const SnapshotMeta& snap = *boot.snapshot;
+  const bool snapshot_in_log =
+      snap.last_index == boot.log_start.last_index
+          ? snap.last_term == boot.log_start.last_term
+          : snap.last_index > boot.log_start.last_index && snap.last_index < expect &&
+                boot.entries[snap.last_index - boot.log_start.last_index - 1].term == snap.last_term;
+  if (!snapshot_in_log) {
+    return Status(ErrorCode::kCorruption,
+                  "snapshot " + std::to_string(snap.last_index) + "/" + std::to_string(snap.last_term) +
+                      " is not in the log (which starts after " + std::to_string(boot.log_start.last_index) +
+                      "): compact the durable log to it before booting");
   }
   if (boot.hard_state.term < prev) {
     // A crash may keep a write's entries but not its hard state (the contract allows exactly that). Entries of
@@ -53,7 +66,8 @@ Result<std::unique_ptr<Raft>> Raft::create(const RaftConfig& config, BootState b
 Raft::Raft(const RaftConfig& config, BootState boot)
     : config_(config),
       random_(config.seed * 0x9e3779b97f4a7c15ull + config.id),
-      log_(boot.snapshot, std::move(boot.entries), boot.hard_state.commit) {
+      log_(boot.log_start, std::move(boot.entries), boot.hard_state.commit, boot.snapshot->last_index),
+      snapshot_(*boot.snapshot) {
   term_ = boot.hard_state.term;
   vote_ = boot.hard_state.voted_for;
   persisted_hard_state_ = hard_state();
@@ -74,9 +88,17 @@ void Raft::refresh_configuration() {
     configuration_term_ = e.term;
     return;
   }
-  configuration_ = log_.snapshot().configuration;
-  configuration_index_ = log_.snapshot().last_index;
-  configuration_term_ = log_.snapshot().last_term;
+  configuration_ = log_.start().configuration;
+  configuration_index_ = log_.start().last_index;
+  configuration_term_ = log_.start().last_term;
+}
+
+Configuration Raft::configuration_at(Index index) const {
+  for (Index i = index; i >= log_.first_index() && i > 0; --i) {
+    const Entry& e = log_.at(i);
+    if (e.kind == EntryKind::kConfiguration) return decode_configuration(e.payload).value();
+  }
+  return log_.start().configuration;
 }
 
 const Progress* Raft::progress(NodeId id) const {
@@ -89,6 +111,7 @@ std::string Raft::describe() const {
          " vote=" + std::to_string(vote_) + " leader=" + std::to_string(leader_) +
          " last=" + std::to_string(log_.last_index()) + "/" + std::to_string(log_.last_term()) +
          " commit=" + std::to_string(log_.committed()) + " stable=" + std::to_string(log_.stable()) +
+         " start=" + std::to_string(log_.start().last_index) + " snapshot=" + std::to_string(snapshot_.last_index) +
          " applied=" + std::to_string(log_.applied()) + " " + configuration_.to_string();
 }
 
@@ -305,6 +328,11 @@ Status Raft::step(const Message& m) {
                                                  "entry that does not decode");
     }
   }
+  if (m.type == MessageType::kInstallSnapshot &&
+      (m.snapshot.last_index == 0 || m.snapshot.last_term == 0 || m.snapshot.last_term > m.term ||
+       m.snapshot.configuration.voters.empty())) {
+    return Status(ErrorCode::kInvalidArgument, "snapshot from " + std::to_string(m.from) + " has malformed metadata");
+  }
   bool handled = false;
   if (Status s = step_by_term(m, handled); !s.is_ok() || handled) return s;
 
@@ -340,7 +368,8 @@ Status Raft::step_by_term(const Message& m, bool& handled) {
   if (m.term < term_) {
     handled = true;
     if ((config_.check_quorum || config_.pre_vote) &&
-        (m.type == MessageType::kAppend || m.type == MessageType::kHeartbeat)) {
+        (m.type == MessageType::kAppend || m.type == MessageType::kHeartbeat ||
+         m.type == MessageType::kInstallSnapshot)) {
       // A stale leader cut off by a partition: tell it our term so it steps down instead of being silently
       // ignored (which, with pre-vote, could leave it and us stuck).
       Message r;
@@ -388,6 +417,10 @@ void Raft::step_candidate(const Message& m) {
       become_follower(m.term, m.from);
       handle_heartbeat(m);
       return;
+    case MessageType::kInstallSnapshot:
+      become_follower(m.term, m.from);
+      handle_snapshot(m);
+      return;
     default: break;
   }
   if (m.type != expected) return;
@@ -416,11 +449,16 @@ void Raft::step_follower(const Message& m) {
       leader_ = m.from;
       handle_heartbeat(m);
       break;
+    case MessageType::kInstallSnapshot:
+      election_elapsed_ = 0;
+      leader_ = m.from;
+      handle_snapshot(m);
+      break;
     case MessageType::kTimeoutNow:
       // Campaign at once, skipping pre-vote, with the transfer mark so voters ignore their leader lease.
       if (promotable()) campaign(CampaignKind::kTransfer);
       break;
-    default: break;  // stale responses and snapshot messages (snapshots are handled by a later layer)
+    default: break;  // stale responses
   }
 }
 
@@ -477,6 +515,49 @@ void Raft::handle_heartbeat(const Message& m) {
   send(std::move(r));
 }
 
+void Raft::handle_snapshot(const Message& m) {
+  const SnapshotMeta& snap = m.snapshot;
+  Message r;
+  r.type = MessageType::kAppendResponse;
+  r.to = m.from;
+  if (snap.last_index <= log_.committed()) {
+    // Nothing new: everything it holds is committed here already.
+    r.log_index = log_.committed();
+  } else if (log_.match_term(snap.last_index, snap.last_term)) {
+    // We hold its last entry, so by Log Matching everything before it too: the entries only need committing.
+    log_.commit_to(snap.last_index);
+    r.log_index = snap.last_index;
+  } else {
+    // Our log cannot extend it: replace the whole log with the snapshot (Raft thesis 5.1: the follower discards
+    // its log when the snapshot holds entries it lacks or contradicts).
+    log_.restore(snap);
+    snapshot_ = snap;
+    restoring_ = snap;
+    refresh_configuration();
+    r.log_index = snap.last_index;
+  }
+  send(std::move(r));
+}
+
+Result<std::optional<SnapshotMeta>> Raft::snapshot_taken(const SnapshotMeta& meta, Index trailing_entries) {
+  const Index index = meta.last_index;
+  if (index > log_.applied()) {
+    return Status(ErrorCode::kInvalidArgument, "snapshot at " + std::to_string(index) + " is beyond applied " +
+                                                   std::to_string(log_.applied()));
+  }
+  if (index > log_.start().last_index) {
+    if (!log_.match_term(index, meta.last_term) || configuration_at(index) != meta.configuration) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "snapshot metadata at " + std::to_string(index) + " does not match the log's term or configuration");
+    }
+    if (index > snapshot_.last_index) snapshot_ = meta;
+  }
+  const Index target = snapshot_.last_index > trailing_entries ? snapshot_.last_index - trailing_entries : 0;
+  if (target <= log_.start().last_index) return std::optional<SnapshotMeta>();
+  log_.compact_to(target, configuration_at(target));
+  return std::optional<SnapshotMeta>(log_.start());
+}
+
 void Raft::send(Message m) {
   m.from = config_.id;
   if (m.term == 0) m.term = term_;
@@ -498,7 +579,7 @@ void Raft::send(Message m) {
 
 bool Raft::has_ready() const {
   if (ready_outstanding_) return false;
-  return log_.has_unstable() || hard_state() != persisted_hard_state_ || !messages_.empty() ||
+  return restoring_ || log_.has_unstable() || hard_state() != persisted_hard_state_ || !messages_.empty() ||
          !messages_after_persist_.empty() || log_.has_next_committed() || !read_states_.empty() ||
          !dropped_reads_.empty() || (needs_broadcast_ && role_ == Role::kLeader);
 }
@@ -508,6 +589,8 @@ Ready Raft::ready() {
   if (needs_broadcast_ && role_ == Role::kLeader) broadcast_append();
   needs_broadcast_ = false;
   Ready rd;
+  rd.snapshot = std::move(restoring_);
+  restoring_.reset();
   rd.entries = log_.take_unstable();
   if (hard_state() != persisted_hard_state_) {
     rd.hard_state = hard_state();

@@ -9,12 +9,20 @@
 //   while (raft.has_ready()) {
 //     Ready rd = raft.ready();
 //     send(rd.messages);                          // may go before persisting (leader's appends: thesis 10.2.1)
+//     if (rd.snapshot) durable_log.compact(*rd.snapshot);   // an installed snapshot, already durable beside the log
 //     durable_log.write({truncate_after = rd.entries.front().index - 1, rd.entries, rd.hard_state});  // one fsync
 //     send(rd.messages_after_persist);            // votes and acknowledgements: true only once durable
+//     if (rd.snapshot) restore_state_machine(*rd.snapshot);
 //     apply(rd.committed); serve(rd.read_states); fail(rd.dropped_reads);
 //     raft.advance(rd);
 //   }
 //
+// Snapshots (Raft thesis chapter 5). The runtime snapshots its state machine at some applied index, makes the
+// snapshot durable, then calls snapshot_taken(), which compacts the in-memory log and tells the runtime how far to
+// compact the durable one. A leader whose follower needs compacted entries emits a kInstallSnapshot message that
+// carries only the snapshot's metadata; the runtime streams the snapshot's bytes beside it, makes them durable on
+// the follower, then steps the follower's core with that kInstallSnapshot message. The runtime reports the
+// stream's end to the leader's core with report_snapshot().//
 // step() and tick() may be called between ready() and advance(); ready() may not be called again before advance().
 // Readies must be persisted in the order they were handed out.
 #pragma once
@@ -70,11 +78,15 @@ struct RaftConfig {
   Status validate() const;
 };
 
-// What the node recovered from its durable log.
+// What the node recovered: its durable log and its newest snapshot.
 struct BootState {
   HardState hard_state;
-  SnapshotMeta snapshot;
-  std::vector<Entry> entries;  // everything after snapshot.last_index
+  SnapshotMeta log_start;      // the durable log's compaction point (DurableLog::snapshot_meta())
+  std::vector<Entry> entries;  // everything after log_start.last_index
+  // The newest durable snapshot, which the state machine was restored from; absent means log_start. It must lie
+  // in the log: at log_start, or at an entry with its term (a runtime that crashed while installing a snapshot
+  // finishes by compacting the durable log to it before booting).
+  std::optional<SnapshotMeta> snapshot;
 };
 
 // A linearizable read is safe once the state machine has applied `index`.
@@ -84,6 +96,10 @@ struct ReadState {
 };
 
 struct Ready {
+  // A snapshot from the leader to install. Its bytes are already durable beside the log (the runtime received them
+  // before stepping the kInstallSnapshot message). First compact the durable log to it, then persist the rest of
+  // this Ready; restore the state machine from it before applying `committed`.
+  std::optional<SnapshotMeta> snapshot;
   // To persist, in this order, in one durable write: entries (the durable log first drops anything after
   // entries.front().index - 1), then hard_state.
   std::vector<Entry> entries;
@@ -125,6 +141,13 @@ class Raft {
   Proposal propose(std::string payload);
   Status read_index(std::uint64_t context);
   Status transfer_leadership(NodeId target);
+  // The runtime made a snapshot of the state machine at meta.last_index (<= applied; term and configuration as in
+  // the log there) durable. The core sends it to followers that need compacted entries, and compacts its log to
+  // keep `trailing_entries` entries behind it. Returns the point the durable log may now be compacted to, if it
+  // moved.
+  Result<std::optional<SnapshotMeta>> snapshot_taken(const SnapshotMeta& meta, Index trailing_entries);
+  // The leader's runtime finished streaming a snapshot to `to`: delivered (the follower has stepped it) or failed.
+  void report_snapshot(NodeId to, bool delivered);
 
   // Output.
   bool has_ready() const;
@@ -139,6 +162,7 @@ class Raft {
   NodeId leader() const { return leader_; }
   NodeId transfer_target() const { return transfer_target_; }
   const RaftLog& log() const { return log_; }
+  const SnapshotMeta& snapshot() const { return snapshot_; }
   const Configuration& configuration() const { return configuration_; }
   const Progress* progress(NodeId id) const;
   std::string describe() const;
@@ -168,11 +192,13 @@ class Raft {
   void step_follower(const Message& m);
   void handle_append(const Message& m);
   void handle_heartbeat(const Message& m);
+  void handle_snapshot(const Message& m);
   void handle_append_response(const Message& m, Progress& pr);
   void handle_heartbeat_response(const Message& m, Progress& pr);
 
   // Replication (raft_replication.cc).
   bool send_append(NodeId to, bool send_if_empty);
+  void send_snapshot(NodeId to, Progress& pr);
   void broadcast_append();
   void broadcast_heartbeat(std::uint64_t context);
   bool maybe_commit();
@@ -192,11 +218,14 @@ class Raft {
   }
   void send(Message m);
   void refresh_configuration();
+  Configuration configuration_at(Index index) const;
   HardState hard_state() const { return HardState{term_, vote_, log_.committed()}; }
 
   RaftConfig config_;
   Random random_;
   RaftLog log_;
+  SnapshotMeta snapshot_;                   // the newest durable snapshot; the log starts at or before it
+  std::optional<SnapshotMeta> restoring_;   // installed from the leader; handed out in the next Ready
   Configuration configuration_;
   Index configuration_index_ = 0;
   Term configuration_term_ = 0;  // with the index: a truncation that replaced the entry is noticed

@@ -6,20 +6,24 @@
 
 namespace raftkit {
 
-RaftLog::RaftLog(const SnapshotMeta& snapshot, std::vector<Entry> entries, Index committed)
-    : snapshot_(snapshot), entries_(entries.begin(), entries.end()) {
-  committed_ = std::clamp(committed, snapshot_.last_index, last_index());
+RaftLog::RaftLog(const SnapshotMeta& start, std::vector<Entry> entries, Index committed, Index applied)
+    : start_(start), entries_(entries.begin(), entries.end()) {
+  RAFTKIT_INVARIANT(applied >= start_.last_index && applied <= last_index(), "applied %llu outside the log",
+                    static_cast<unsigned long long>(applied));
+  // A snapshot holds only committed entries, so a commit hint older than it (the hard state is written after the
+  // snapshot is installed) is raised to it.
+  committed_ = std::clamp(committed, applied, last_index());
   stable_ = last_index();
   unstable_from_ = last_index() + 1;
-  applying_ = applied_ = snapshot_.last_index;
+  applying_ = applied_ = applied;
   check_entries();
 }
 
-Term RaftLog::last_term() const { return entries_.empty() ? snapshot_.last_term : entries_.back().term; }
+Term RaftLog::last_term() const { return entries_.empty() ? start_.last_term : entries_.back().term; }
 
 std::optional<Term> RaftLog::term(Index index) const {
-  if (index == snapshot_.last_index) return snapshot_.last_term;
-  if (index < snapshot_.last_index || index > last_index()) return std::nullopt;
+  if (index == start_.last_index) return start_.last_term;
+  if (index < start_.last_index || index > last_index()) return std::nullopt;
   return at(index).term;
 }
 
@@ -78,7 +82,7 @@ std::optional<Index> RaftLog::maybe_append(Index prev_index, Term prev_term, std
 
 Index RaftLog::find_conflict_by_term(Index index, Term t) const {
   index = std::min(index, last_index());
-  while (index > snapshot_.last_index) {
+  while (index > start_.last_index) {
     if (at(index).term <= t) return index;
     --index;
   }
@@ -126,17 +130,35 @@ void RaftLog::applied_to(Index index) {
   applied_ = std::max(applied_, index);
 }
 
+void RaftLog::compact_to(Index index, const Configuration& configuration) {
+  if (index <= start_.last_index) return;
+  RAFTKIT_INVARIANT(index <= applied_, "compacting to %llu beyond applied %llu", static_cast<unsigned long long>(index),
+                    static_cast<unsigned long long>(applied_));
+  const Term t = at(index).term;
+  entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(index - first_index() + 1));
+  start_ = SnapshotMeta{index, t, configuration};
+}
+
+void RaftLog::restore(const SnapshotMeta& snapshot) {
+  RAFTKIT_INVARIANT(snapshot.last_index > committed_, "restoring snapshot %llu at or below commit %llu",
+                    static_cast<unsigned long long>(snapshot.last_index), static_cast<unsigned long long>(committed_));
+  entries_.clear();
+  start_ = snapshot;
+  committed_ = stable_ = applying_ = applied_ = snapshot.last_index;
+  unstable_from_ = snapshot.last_index + 1;
+}
+
 void RaftLog::check_invariants() const {
   // Constant-time marks check, on every advance(). The per-entry shape is guaranteed by append()/maybe_append()
   // (each asserts contiguity as it inserts) and swept whole by check_entries().
-  RAFTKIT_INVARIANT(snapshot_.last_index <= applied_ && applied_ <= applying_ && applying_ <= committed_ &&
-                        committed_ <= last_index() && applying_ <= std::max(stable_, snapshot_.last_index),
+  RAFTKIT_INVARIANT(start_.last_index <= applied_ && applied_ <= applying_ && applying_ <= committed_ &&
+                        committed_ <= last_index() && applying_ <= std::max(stable_, start_.last_index),
                     "log marks out of order");
 }
 
 void RaftLog::check_entries() const {
   Index expect = first_index();
-  Term prev = snapshot_.last_term;
+  Term prev = start_.last_term;
   for (const Entry& e : entries_) {
     RAFTKIT_INVARIANT(e.index == expect && e.term >= prev, "log not contiguous or terms decreasing at %llu",
                       static_cast<unsigned long long>(e.index));

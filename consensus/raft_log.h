@@ -1,12 +1,15 @@
-// The core's view of the replicated log: every entry after the snapshot point, held in memory, with the marks that
-// tie it to the durable log and the state machine.
+// The core's view of the replicated log: every entry after the compaction point ("start"), held in memory, with the
+// marks that tie it to the durable log and the state machine.
 //
-//   snapshot.last_index < applied <= applying <= min(committed, stable) ...            ... <= last_index
+//   start.last_index <= applied <= applying <= min(committed, stable) ...            ... <= last_index
 //                                                  unstable_from: entries from here on have not been handed out
 //
+// The start is where the log was last compacted: at or before the newest snapshot (a log may keep trailing entries
+// behind its snapshot for slow followers), or exactly at a snapshot installed from the leader.
+//
 // Invariants (marks checked by check_invariants on every advance, entries by check_entries):
-//   - entries are contiguous from snapshot.last_index + 1 and their terms never decrease;
-//   - applied <= applying <= committed <= last_index, and applying <= stable;
+//   - entries are contiguous from start.last_index + 1 and their terms never decrease;
+//   - start <= applied <= applying <= committed <= last_index, and applying <= max(stable, start);
 //   - committed entries are never truncated (a conflict at or below committed is a safety violation, not an input).
 #pragma once
 
@@ -21,13 +24,14 @@ namespace raftkit {
 
 class RaftLog {
  public:
-  // Restores the log as recovered from durable storage: everything given is stable.
-  RaftLog(const SnapshotMeta& snapshot, std::vector<Entry> entries, Index committed);
+  // Restores the log as recovered from durable storage: everything given is stable, and the state machine holds
+  // everything up to applied (its snapshot), which lies in [start.last_index, last_index].
+  RaftLog(const SnapshotMeta& start, std::vector<Entry> entries, Index committed, Index applied);
 
-  Index first_index() const { return snapshot_.last_index + 1; }
-  Index last_index() const { return entries_.empty() ? snapshot_.last_index : entries_.back().index; }
+  Index first_index() const { return start_.last_index + 1; }
+  Index last_index() const { return entries_.empty() ? start_.last_index : entries_.back().index; }
   Term last_term() const;
-  // Term at index, for index in [snapshot.last_index, last_index]; nullopt outside.
+  // Term at index, for index in [start.last_index, last_index]; nullopt outside.
   std::optional<Term> term(Index index) const;
   bool match_term(Index index, Term term) const;
   // Raft paper 5.4.1: is a log ending at (last_index, last_term) at least as up to date as this one?
@@ -64,12 +68,20 @@ class RaftLog {
   void applied_to(Index index);
   Index applied() const { return applied_; }
 
-  const SnapshotMeta& snapshot() const { return snapshot_; }
+  // Compaction: drops the entries up to index, which the state machine has applied (a snapshot holds them).
+  // configuration is the one in effect at index; it becomes the start's.
+  void compact_to(Index index, const Configuration& configuration);
+  // Installs a snapshot from the leader: every entry goes, and the log restarts empty after it, with everything up
+  // to it committed, stable and applied (the runtime restores the state machine before applying anything later).
+  void restore(const SnapshotMeta& snapshot);
+
+  // The compaction point: its index, term and the configuration in effect there.
+  const SnapshotMeta& start() const { return start_; }
   void check_invariants() const;  // the marks; O(1)
   void check_entries() const;     // every entry too; O(n)
 
  private:
-  SnapshotMeta snapshot_;
+  SnapshotMeta start_;
   std::deque<Entry> entries_;
   Index committed_ = 0;
   Index stable_ = 0;

@@ -11,8 +11,11 @@ bool Raft::send_append(NodeId to, bool send_if_empty) {
   if (pr.is_paused()) return false;
   const Index prev = pr.next - 1;
   std::optional<Term> prev_term = log_.term(prev);
-  // Entries below the snapshot point are gone; the follower must be sent the snapshot (a later layer streams it).
-  if (!prev_term) return false;
+  if (!prev_term) {
+    // The entries it needs are compacted away: it must catch up from our snapshot instead.
+    send_snapshot(to, pr);
+    return true;
+  }
   Message m;
   m.type = MessageType::kAppend;
   m.to = to;
@@ -30,6 +33,30 @@ bool Raft::send_append(NodeId to, bool send_if_empty) {
   }
   send(std::move(m));
   return true;
+}
+
+void Raft::send_snapshot(NodeId to, Progress& pr) {
+  RAFTKIT_INVARIANT(snapshot_.last_index >= log_.start().last_index, "log compacted beyond the newest snapshot");
+  Message m;
+  m.type = MessageType::kInstallSnapshot;
+  m.to = to;
+  m.snapshot = snapshot_;
+  m.commit = log_.committed();
+  // Paused until the runtime reports the stream's end or the follower answers.
+  pr.become_snapshot(snapshot_.last_index);
+  send(std::move(m));
+}
+
+void Raft::report_snapshot(NodeId to, bool delivered) {
+  if (role_ != Role::kLeader) return;
+  auto it = progress_.find(to);
+  if (it == progress_.end() || it->second.state != Progress::State::kSnapshot) return;
+  Progress& pr = it->second;
+  if (!delivered) pr.pending_snapshot = 0;  // probe from what is known to match; a new snapshot follows if needed
+  pr.become_probe();
+  // Wait for the follower's answer, or the next heartbeat's, before probing: a failed stream is not retried in a
+  // tight loop.
+  pr.probe_sent = true;
 }
 
 void Raft::broadcast_append() {
@@ -104,6 +131,10 @@ void Raft::handle_append_response(const Message& m, Progress& pr) {
   if (!pr.maybe_update(m.log_index)) return;
   if (pr.state == Progress::State::kProbe) {
     pr.become_replicate();
+  } else if (pr.state == Progress::State::kSnapshot && pr.match + 1 >= log_.first_index()) {
+    // The follower installed the snapshot (or caught up another way): replicate from what it holds.
+    pr.become_probe();
+    pr.become_replicate();
   } else if (pr.state == Progress::State::kReplicate) {
     pr.inflights.free_le(m.log_index);
   }
@@ -125,6 +156,8 @@ void Raft::handle_heartbeat_response(const Message& m, Progress& pr) {
   pr.recent_active = true;
   if (m.sent_at <= ticks_) pr.acked_heartbeat_sent_at = std::max(pr.acked_heartbeat_sent_at, m.sent_at);
   pr.probe_sent = false;
+  // A follower that holds the snapshot's index has installed it, even if the runtime's report went missing.
+  if (pr.state == Progress::State::kSnapshot && m.reject_hint >= pr.pending_snapshot) pr.become_probe();
   // Appends may have been lost: let one more through, so a full window cannot stall a live follower forever.
   if (pr.state == Progress::State::kReplicate && pr.inflights.full()) pr.inflights.free_first();
   // The follower answered a heartbeat sent after our appends up to m.log_index, yet holds less: they were lost.

@@ -189,7 +189,7 @@ Status RaftPeer::boot() {
   }
   BootState state;
   state.hard_state = log_->hard_state();
-  state.snapshot = log_->snapshot_meta();
+  state.log_start = log_->snapshot_meta();
   auto entries = log_->read(log_->first_index(), log_->last_index() + 1, UINT64_MAX);
   if (!entries.is_ok()) return entries.status();
   state.entries = std::move(entries).value();

@@ -166,7 +166,7 @@ void Simulation::start_node(Node& n) {
   if (options_.lease_reads) config.read_mode = ReadMode::kLeaseBased;
   BootState boot;
   boot.hard_state = n.log.hard_state();
-  boot.snapshot = n.log.snapshot_meta();
+  boot.log_start = n.log.snapshot_meta();
   boot.entries = n.log.read(n.log.first_index(), n.log.last_index() + 1, UINT64_MAX).value();
   auto raft = Raft::create(config, std::move(boot));
   if (!raft.is_ok()) {

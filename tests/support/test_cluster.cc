@@ -45,12 +45,24 @@ void TestCluster::restart(NodeId id) {
   node.log.crash();
   BootState boot;
   boot.hard_state = node.log.hard_state();
-  boot.snapshot = node.log.snapshot_meta();
+  boot.log_start = node.log.snapshot_meta();
   boot.entries = node.log.read(node.log.first_index(), node.log.last_index() + 1, UINT64_MAX).value();
+  boot.snapshot = node.snapshot;
   auto raft = Raft::create(config_for(id), std::move(boot));
   if (!raft.is_ok()) throw std::runtime_error(raft.status().to_string());
   node.raft = std::move(raft).value();
   node.applied.clear();
+}
+
+Status TestCluster::take_snapshot(NodeId id, Index trailing) {
+  TestNode& node = nodes_.at(id);
+  const Index applied = node.raft->log().applied();
+  SnapshotMeta meta{applied, node.raft->log().term(applied).value_or(0), node.raft->configuration()};
+  Result<std::optional<SnapshotMeta>> compaction = node.raft->snapshot_taken(meta, trailing);
+  if (!compaction.is_ok()) return compaction.status();
+  node.snapshot = meta;
+  if (compaction.value()) return node.log.compact(*compaction.value());
+  return Status::ok();
 }
 
 std::vector<NodeId> TestCluster::ids() const {
@@ -65,6 +77,12 @@ std::vector<Message> TestCluster::collect() {
     while (node.raft->has_ready()) {
       Ready rd = node.raft->ready();
       out.insert(out.end(), rd.messages.begin(), rd.messages.end());
+      if (rd.snapshot) {
+        node.snapshot = rd.snapshot;
+        ++node.restores;
+        Status s = node.log.compact(*rd.snapshot);
+        if (!s.is_ok()) throw std::runtime_error("compaction to an installed snapshot failed: " + s.to_string());
+      }
       LogWrite w;
       if (!rd.entries.empty()) w.truncate_after = rd.entries.front().index - 1;
       w.entries = rd.entries;
@@ -87,8 +105,13 @@ void TestCluster::deliver(const std::vector<Message>& messages) {
   for (const Message& m : messages) {
     if (cut_.count({m.from, m.to}) || !nodes_.count(m.to)) continue;
     ++delivered_;
+    if (m.type == MessageType::kInstallSnapshot && snapshot_streams_fail_) {
+      nodes_.at(m.from).raft->report_snapshot(m.to, false);
+      continue;
+    }
     Status s = nodes_.at(m.to).raft->step(m);
     if (!s.is_ok()) throw std::runtime_error("step failed: " + s.to_string());
+    if (m.type == MessageType::kInstallSnapshot) nodes_.at(m.from).raft->report_snapshot(m.to, true);
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <set>
 #include <string>
@@ -21,6 +22,8 @@ struct TestNode {
   std::vector<Entry> applied;
   std::vector<ReadState> reads;
   std::vector<std::uint64_t> dropped_reads;
+  std::optional<SnapshotMeta> snapshot;  // the newest "durable" snapshot (taken here or installed from a leader)
+  std::size_t restores = 0;              // snapshots installed from a leader
 };
 
 class TestCluster {
@@ -47,6 +50,10 @@ class TestCluster {
   void isolate(NodeId id);
   void cut(NodeId from, NodeId to) { cut_.insert({from, to}); }
   void heal() { cut_.clear(); }
+  // Snapshots the node at its applied index and compacts, keeping `trailing` entries behind the snapshot.
+  Status take_snapshot(NodeId id, Index trailing);
+  // Whether an InstallSnapshot's stream "reaches" the follower; when false its leader is told the stream failed.
+  void set_snapshot_streams_fail(bool fail) { snapshot_streams_fail_ = fail; }
   // Restarts a node from its durable MemoryLog (unsynced writes lost), as after a crash.
   void restart(NodeId id);
 
@@ -60,6 +67,7 @@ class TestCluster {
   std::set<std::pair<NodeId, NodeId>> cut_;
   std::function<void(RaftConfig&)> tweak_;
   std::size_t delivered_ = 0;
+  bool snapshot_streams_fail_ = false;
 };
 
 Entry configuration_entry(const std::vector<NodeId>& voters, Index index = 1, Term term = 1);
