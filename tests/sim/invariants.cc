@@ -1,5 +1,6 @@
 #include "tests/sim/invariants.h"
 
+#include <algorithm>
 #include <functional>
 
 namespace raftkit::sim {
@@ -17,10 +18,27 @@ std::string node_tag(NodeId id) { return "node " + std::to_string(id) + ": "; }
 
 std::string InvariantChecker::extend_chain(NodeMirror& mirror, const Raft& raft) {
   const RaftLog& log = raft.log();
+  const Index start = log.start().last_index;  // compacted entries below it are committed and never change
   // Drop the mirror's suffix wherever the log changed (truncated or replaced).
-  while (!mirror.chain.empty() &&
+  while (mirror.chain.size() > start &&
          (mirror.chain.size() > log.last_index() || log.term(mirror.chain.size()) != mirror.chain.back().first)) {
     mirror.chain.pop_back();
+  }
+  // The entry at the start itself may have been replaced by an installed snapshot's (the node held an uncommitted
+  // entry there before).
+  if (start > 0 && mirror.chain.size() >= start && mirror.chain[start - 1].first != log.start().last_term) {
+    mirror.chain.resize(start - 1);
+  }
+  if (mirror.chain.size() < start) {
+    // The node installed a snapshot beyond what we saw of its log: continue from the chain registered for the
+    // snapshot's last entry, which some node held in its log (a snapshot holds only logged, committed entries).
+    auto it = chains_.find({start, log.start().last_term});
+    if (it == chains_.end()) {
+      return node_tag(raft.id()) + "installed a snapshot ending at " + std::to_string(start) + "/" +
+             std::to_string(log.start().last_term) + ", an entry no node ever held";
+    }
+    mirror.chain.resize(start - 1, {0, 0});  // entries folded into the snapshot; only the last one matters
+    mirror.chain.emplace_back(log.start().last_term, it->second);
   }
   for (Index i = mirror.chain.size() + 1; i <= log.last_index(); ++i) {
     const Entry& e = log.at(i);
@@ -59,6 +77,7 @@ std::string InvariantChecker::check_node(const Raft& raft) {
     m.leader_term = raft.term();
     for (const auto& [index, what] : committed_) {
       if (committed_by_term_[index] >= raft.term()) continue;  // possibly committed in this term or later
+      if (index < log.first_index()) continue;  // folded into the leader's snapshot (checked by check_state)
       ++checks_;
       if (index > log.last_index() || log.term(index) != what.first || entry_hash(log.at(index)) != what.second) {
         return node_tag(raft.id()) + "Leader Completeness violated: leader of term " + std::to_string(raft.term()) +
@@ -83,6 +102,16 @@ std::string InvariantChecker::check_applied(NodeId node, const Entry& entry) {
     return node_tag(node) + "State Machine Safety violated: applied a different entry at index " +
            std::to_string(entry.index) + " (term " + std::to_string(entry.term) + " vs " +
            std::to_string(it->second.first) + ")";
+  }
+  return "";
+}
+
+std::string InvariantChecker::check_state(NodeId node, Index index, std::uint64_t digest) {
+  ++checks_;
+  auto [it, inserted] = states_.emplace(index, digest);
+  if (!inserted && it->second != digest) {
+    return node_tag(node) + "State Machine Safety violated: its state after index " + std::to_string(index) +
+           " differs from another node's";
   }
   return "";
 }
@@ -123,15 +152,16 @@ std::string InvariantChecker::full_log_matching(const std::vector<const Raft*>& 
       const RaftLog& la = nodes[a]->log();
       const RaftLog& lb = nodes[b]->log();
       const Index n = std::min(la.last_index(), lb.last_index());
-      // Find the highest common (index, term); everything before it must be identical.
+      const Index first = std::max(la.first_index(), lb.first_index());
+      // Find the highest common (index, term); everything before it (that both still hold) must be identical.
       Index top = 0;
-      for (Index i = n; i >= 1; --i) {
+      for (Index i = n; i >= first; --i) {
         if (la.term(i) == lb.term(i)) {
           top = i;
           break;
         }
       }
-      for (Index i = 1; i <= top; ++i) {
+      for (Index i = first; i <= top; ++i) {
         ++checks_;
         if (!(la.at(i) == lb.at(i))) {
           return "Log Matching violated between nodes " + std::to_string(nodes[a]->id()) + " and " +

@@ -4,7 +4,8 @@
 //   Log Matching         two logs with an entry of the same index and term are identical up to it;
 //   Leader Completeness  a leader's log holds every entry committed in an earlier term (a leader elected late,
 //                        say after a long pause, need not hold entries committed in its own term or later);
-//   State Machine Safety no two nodes apply different entries at one index;
+//   State Machine Safety no two nodes apply different entries at one index, and no two nodes hold different states
+//                        after applying (or restoring a snapshot) up to one index;
 // plus durability across restarts: term and commit index never go backwards, and no acknowledged write is lost.
 #pragma once
 
@@ -24,6 +25,8 @@ class InvariantChecker {
   std::string check_node(const Raft& raft);
   // Called for every entry a node hands to its state machine.
   std::string check_applied(NodeId node, const Entry& entry);
+  // Called with a digest of a node's state machine once it holds everything up to index (applied or restored).
+  std::string check_state(NodeId node, Index index, std::uint64_t digest);
   // Called when a node restarts from its durable log: durable term and commit must not have gone backwards.
   std::string check_restart(NodeId node, Term durable_term, Index durable_commit, const Raft& raft);
   // The node crashed: its in-memory monotonic watermarks restart from what it recovers.
@@ -55,6 +58,7 @@ class InvariantChecker {
   // index -> the highest term any node had reached when the entry was first applied: the entry was committed in
   // that term or earlier, so every leader of a later term must hold it (Leader Completeness).
   std::map<Index, Term> committed_by_term_;
+  std::unordered_map<Index, std::uint64_t> states_;  // index -> digest of the state machine holding 1..index
   Term max_term_ = 0;
   std::uint64_t checks_ = 0;
 };

@@ -42,4 +42,12 @@ std::optional<std::string> KvMachine::get(const std::string& key) const {
   return it->second;
 }
 
+std::uint64_t KvMachine::digest() const {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (const auto& [k, v] : data_) {
+    for (char ch : k + '=' + v + ';') h = (h ^ static_cast<unsigned char>(ch)) * 0x100000001b3ull;
+  }
+  return h;
+}
+
 }  // namespace raftkit::sim

@@ -24,6 +24,10 @@ class KvMachine {
   // Returns whether the command took effect (a put always does; a cas only when expected matched).
   bool apply(const Command& c);
   std::optional<std::string> get(const std::string& key) const;
+  // Snapshots: the whole state, copied (the simulated states are tiny), and a digest of it for the invariants.
+  const std::map<std::string, std::string>& data() const { return data_; }
+  void restore(std::map<std::string, std::string> data) { data_ = std::move(data); }
+  std::uint64_t digest() const;
 
  private:
   std::map<std::string, std::string> data_;

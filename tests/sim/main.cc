@@ -8,6 +8,7 @@
 //   --bug ack-before-persist|local-reads    inject a deliberate bug (to prove the checks catch it)
 //   --expect-violations                     exit 0 only if at least one seed FAILED (for the bug tests)
 //   --lease-reads                           lease-based reads, with equal tick rates and no pauses (their assumption)
+//   --no-snapshots                          never snapshot or compact (by default every seed picks tiny thresholds)
 //
 // Prints one summary line ("simulation: ...") and, for every failing seed, the seed and the violation.
 // Exit status 0 only if every seed passed.
@@ -39,7 +40,7 @@ int main(int argc, char** argv) {
   using namespace raftkit::sim;
   std::vector<std::uint64_t> seeds;
   std::uint64_t count = 0, from = 0;
-  bool from_given = false, verbose = false, expect_violations = false, lease_reads = false;
+  bool from_given = false, verbose = false, expect_violations = false, lease_reads = false, snapshots = true;
   InjectedBug bug = InjectedBug::kNone;
   double minutes = 0;
   std::string history_file, regression_file;
@@ -75,6 +76,8 @@ int main(int argc, char** argv) {
       }
     } else if (a == "--lease-reads") {
       lease_reads = true;
+    } else if (a == "--no-snapshots") {
+      snapshots = false;
     } else if (a == "--expect-violations") {
       expect_violations = true;
     } else if (a == "--verbose") {
@@ -127,6 +130,7 @@ int main(int argc, char** argv) {
     options.verbose = verbose;
     options.bug = bug;
     options.lease_reads = lease_reads;
+    options.snapshots = snapshots;
     SimResult r = run_simulation(options);
     ++runs;
     total.events += r.stats.events;
@@ -140,6 +144,8 @@ int main(int argc, char** argv) {
     total.ops_failed += r.stats.ops_failed;
     total.ops_unknown += r.stats.ops_unknown;
     total.leaders_elected += r.stats.leaders_elected;
+    total.snapshots_taken += r.stats.snapshots_taken;
+    total.snapshots_installed += r.stats.snapshots_installed;
     if (!history_file.empty()) {
       std::ofstream out(history_file);
       out << raftkit::lincheck::to_json_lines(r.history);
@@ -152,13 +158,15 @@ int main(int argc, char** argv) {
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("simulation: %llu seeds, %llu events, %llu messages delivered (%llu dropped, %llu duplicated), "
-              "%llu faults injected (%llu crashes), %llu leaders elected, %llu invariant checks, "
-              "%llu ops ok / %llu failed / %llu unknown, %llu violations, %.1fs\n",
+              "%llu faults injected (%llu crashes), %llu leaders elected, %llu snapshots taken / %llu installed, "
+              "%llu invariant checks, %llu ops ok / %llu failed / %llu unknown, %llu violations, %.1fs\n",
               static_cast<unsigned long long>(runs), static_cast<unsigned long long>(total.events),
               static_cast<unsigned long long>(total.messages_delivered),
               static_cast<unsigned long long>(total.messages_dropped),
               static_cast<unsigned long long>(total.messages_duplicated), static_cast<unsigned long long>(total.faults),
               static_cast<unsigned long long>(total.crashes), static_cast<unsigned long long>(total.leaders_elected),
+              static_cast<unsigned long long>(total.snapshots_taken),
+              static_cast<unsigned long long>(total.snapshots_installed),
               static_cast<unsigned long long>(total.invariant_checks), static_cast<unsigned long long>(total.ops_ok),
               static_cast<unsigned long long>(total.ops_failed), static_cast<unsigned long long>(total.ops_unknown),
               static_cast<unsigned long long>(failures), secs);

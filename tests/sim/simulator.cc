@@ -22,7 +22,26 @@ namespace {
 using Micros = std::uint64_t;
 constexpr Micros kMs = 1000;
 
-enum class EventKind { kTick, kDeliver, kSyncDone, kClientRequest, kClientReply, kClientTimeout, kClientNext, kFault };
+enum class EventKind {
+  kTick,
+  kDeliver,
+  kSyncDone,
+  kClientRequest,
+  kClientReply,
+  kClientTimeout,
+  kClientNext,
+  kFault,
+  kSnapshotWritten,   // a node's own snapshot is durable
+  kSnapshotArrives,   // a streamed snapshot's last chunk reaches the follower
+  kSnapshotReceived,  // ... and the follower has made it durable
+  kSnapshotReport,    // the leader's runtime learns how the stream ended
+};
+
+// A snapshot of the simulated state machine: metadata and a copy of the registers.
+struct SimSnapshot {
+  SnapshotMeta meta;
+  std::map<std::string, std::string> data;
+};
 
 enum class Reply { kOk, kRetry };  // kRetry: definitely not applied (not leader, dropped); try again
 
@@ -38,6 +57,10 @@ struct Event {
   NodeId hint = kNoNode;
   bool cas_applied = false;
   std::optional<std::string> read_value;
+  std::shared_ptr<const SimSnapshot> snapshot;  // snapshot events
+  NodeId peer = kNoNode;                        // kSnapshotReport: the follower; kSnapshotArrives: the leader
+  std::uint64_t peer_incarnation = 0;
+  bool delivered = false;
 };
 
 struct Later {
@@ -59,6 +82,7 @@ struct Node {
   bool up = true;
   bool paused = false;
   std::uint64_t incarnation = 0;
+  std::uint64_t boots = 0;  // changes only when the process restarts
   Micros tick_period = 10 * kMs;
   std::optional<Ready> in_flight;
   std::map<Index, PendingWrite> pending_writes;
@@ -68,6 +92,13 @@ struct Node {
   Term durable_term = 0;
   Index durable_commit = 0;
   Role last_role = Role::kFollower;
+  // Snapshots. durable_snapshot survives crashes; the others are lost with the process.
+  std::shared_ptr<const SimSnapshot> durable_snapshot;
+  std::shared_ptr<const SimSnapshot> snapshot_being_written;
+  std::shared_ptr<const SimSnapshot> received;  // durable but not yet installed (a restart discards it)
+  std::vector<std::pair<NodeId, std::uint64_t>> receiving_from;  // leaders (and incarnations) streaming to us
+  Term applied_term = 0;
+  Configuration applied_configuration;
 };
 
 struct ClientOp {
@@ -101,6 +132,13 @@ class Simulation {
   void apply_entry(Node& n, const Entry& e);
   void serve_reads(Node& n);
   void send(const Message& m);
+  void maybe_snapshot(Node& n);
+  void snapshot_written(Node& n, const Event& e);
+  void stream_snapshot(const Message& m);
+  void snapshot_arrives(Node& n, const Event& e);
+  void snapshot_received(Node& n, const Event& e);
+  void report_snapshot(NodeId leader, std::uint64_t incarnation, NodeId follower, bool delivered, Micros delay);
+  void install_snapshot(Node& n, const SnapshotMeta& meta);
   bool link_blocked(NodeId from, NodeId to) const { return blocked_.count({from, to}) > 0; }
   void handle_node_event(Node& n, const Event& e);
 
@@ -150,6 +188,8 @@ class Simulation {
   std::map<std::uint64_t, ClientOp> ops_;
   std::uint64_t next_op_ = 1;
   std::vector<std::tuple<Index, Term, std::string>> acknowledged_;
+  std::uint64_t snapshot_every_ = 0;  // entries between snapshots; 0: never
+  Index trailing_entries_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -164,10 +204,21 @@ void Simulation::start_node(Node& n) {
   config.max_append_bytes = 4096;
   config.seed = random_.next();
   if (options_.lease_reads) config.read_mode = ReadMode::kLeaseBased;
+  if (n.durable_snapshot) {
+    // A crash while installing a snapshot may leave it durable but the log not yet compacted to it: finish that
+    // first, as the runtime does.
+    const SnapshotMeta& snap = n.durable_snapshot->meta;
+    Result<Term> t = n.log.term_at(snap.last_index);
+    if (n.log.snapshot_meta().last_index < snap.last_index && (!t.is_ok() || t.value() != snap.last_term)) {
+      log_line("node " + std::to_string(n.id) + " finishes installing snapshot " + std::to_string(snap.last_index));
+      if (Status s = n.log.compact(snap); !s.is_ok()) fail("finishing a snapshot install: " + s.to_string());
+    }
+  }
   BootState boot;
   boot.hard_state = n.log.hard_state();
   boot.log_start = n.log.snapshot_meta();
   boot.entries = n.log.read(n.log.first_index(), n.log.last_index() + 1, UINT64_MAX).value();
+  if (n.durable_snapshot) boot.snapshot = n.durable_snapshot->meta;
   auto raft = Raft::create(config, std::move(boot));
   if (!raft.is_ok()) {
     fail("node " + std::to_string(n.id) + " cannot restart: " + raft.status().to_string());
@@ -175,6 +226,18 @@ void Simulation::start_node(Node& n) {
   }
   n.raft = std::move(raft).value();
   n.machine = KvMachine();
+  n.applied_term = 0;
+  n.applied_configuration = Configuration{};
+  if (n.durable_snapshot) {
+    n.machine.restore(n.durable_snapshot->data);
+    n.applied_term = n.durable_snapshot->meta.last_term;
+    n.applied_configuration = n.durable_snapshot->meta.configuration;
+    check(invariants_.check_state(n.id, n.durable_snapshot->meta.last_index, n.machine.digest()));
+  }
+  n.snapshot_being_written.reset();
+  n.received.reset();
+  n.receiving_from.clear();
+  ++n.boots;
   n.up = true;
   n.paused = false;
   n.in_flight.reset();
@@ -198,6 +261,8 @@ void Simulation::crash(Node& n) {
   std::size_t keep_entries = 0;
   if (n.in_flight && !n.in_flight->entries.empty()) keep_entries = random_.below(n.in_flight->entries.size() + 1);
   n.log.crash(0, keep_entries);
+  // Snapshots being streamed to it fail with the connection; one being written or received is lost.
+  for (const auto& [leader, incarnation] : n.receiving_from) report_snapshot(leader, incarnation, n.id, false, 5 * kMs);
   n.up = false;
   n.raft.reset();
   ++n.incarnation;
@@ -215,16 +280,17 @@ void Simulation::process_ready(Node& n) {
     for (const Message& m : rd.messages_after_persist) send(m);
     rd.messages_after_persist.clear();
   }
+  if (rd.snapshot) install_snapshot(n, *rd.snapshot);
   LogWrite w;
   if (!rd.entries.empty()) w.truncate_after = rd.entries.front().index - 1;
   w.entries = rd.entries;
   w.hard_state = rd.hard_state;
   n.in_flight = std::move(rd);
-  if (w.empty()) {
+  if (w.empty() && n.log.unsynced_operations() == 0) {
     finish_ready(n);
     return;
   }
-  if (Status s = n.log.write_unsynced(w); !s.is_ok()) {
+  if (Status s = w.empty() ? Status::ok() : n.log.write_unsynced(w); !s.is_ok()) {
     fail("node " + std::to_string(n.id) + " persist rejected: " + s.to_string());
     return;
   }
@@ -254,11 +320,14 @@ void Simulation::finish_ready(Node& n) {
   n.reads_waiting.insert(n.reads_waiting.end(), rd.read_states.begin(), rd.read_states.end());
   n.raft->advance(rd);
   serve_reads(n);
+  maybe_snapshot(n);
   process_ready(n);
 }
 
 void Simulation::apply_entry(Node& n, const Entry& e) {
   check(invariants_.check_applied(n.id, e));
+  n.applied_term = e.term;
+  if (e.kind == EntryKind::kConfiguration) n.applied_configuration = decode_configuration(e.payload).value();
   std::optional<Command> cmd;
   bool applied = false;
   if (e.kind == EntryKind::kNormal) {
@@ -269,6 +338,7 @@ void Simulation::apply_entry(Node& n, const Entry& e) {
     }
     applied = n.machine.apply(*cmd);
   }
+  check(invariants_.check_state(n.id, e.index, n.machine.digest()));
   auto it = n.pending_writes.find(e.index);
   if (it == n.pending_writes.end()) return;
   const PendingWrite pw = it->second;
@@ -280,6 +350,126 @@ void Simulation::apply_entry(Node& n, const Entry& e) {
   }
   acknowledged_.emplace_back(e.index, e.term, e.payload);
   reply(pw.op, n.id, Reply::kOk, n.id, applied);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Snapshots: taken every few entries, written in the background (a crash loses one not yet durable), then the log
+// compacted (unsynced: a crash may lose the compaction, never the snapshot); streamed to followers that need them.
+
+void Simulation::maybe_snapshot(Node& n) {
+  if (!snapshot_every_ || n.snapshot_being_written || !n.up) return;
+  const Index applied = n.raft->log().applied();
+  const Index last = n.durable_snapshot ? n.durable_snapshot->meta.last_index : 0;
+  if (applied < last + snapshot_every_) return;
+  auto snap = std::make_shared<SimSnapshot>();
+  snap->meta = SnapshotMeta{applied, n.applied_term, n.applied_configuration};
+  snap->data = n.machine.data();
+  n.snapshot_being_written = snap;
+  Event e;
+  e.kind = EventKind::kSnapshotWritten;
+  e.node = n.id;
+  e.incarnation = n.boots;
+  e.snapshot = snap;
+  e.time = now_ + 500 + random_.below(15 * kMs);
+  schedule(e);
+}
+
+void Simulation::snapshot_written(Node& n, const Event& e) {
+  n.snapshot_being_written.reset();
+  if (n.durable_snapshot && n.durable_snapshot->meta.last_index >= e.snapshot->meta.last_index) return;
+  n.durable_snapshot = e.snapshot;  // temp file fsynced, renamed, directory fsynced
+  ++result_.stats.snapshots_taken;
+  Result<std::optional<SnapshotMeta>> compaction = n.raft->snapshot_taken(e.snapshot->meta, trailing_entries_);
+  if (!compaction.is_ok()) {
+    fail("node " + std::to_string(n.id) + " snapshot refused by the core: " + compaction.status().to_string());
+    return;
+  }
+  log_line("node " + std::to_string(n.id) + " took snapshot " + std::to_string(e.snapshot->meta.last_index));
+  if (compaction.value()) {
+    if (Status s = n.log.compact_unsynced(*compaction.value()); !s.is_ok()) fail("compaction: " + s.to_string());
+  }
+}
+
+void Simulation::stream_snapshot(const Message& m) {
+  Node& leader = nodes_.at(m.from);
+  // The core names the snapshot it knew when it decided; a newer one may have become durable since, and is sent
+  // instead (the runtime does the same: it streams the newest snapshot it holds).
+  if (!leader.durable_snapshot || leader.durable_snapshot->meta.last_index < m.snapshot.last_index) {
+    fail("node " + std::to_string(m.from) + " asked to send snapshot " + std::to_string(m.snapshot.last_index) +
+         " that it does not hold");
+    return;
+  }
+  // The stream takes a while; a cut link or a lossy network breaks it, and the leader's runtime notices.
+  if (link_blocked(m.from, m.to) || random_.chance(loss_per_million_)) {
+    report_snapshot(m.from, leader.boots, m.to, false, 5 * kMs + random_.below(20 * kMs));
+    return;
+  }
+  Event e;
+  e.kind = EventKind::kSnapshotArrives;
+  e.node = m.to;
+  e.incarnation = nodes_.at(m.to).boots;
+  auto sent = std::make_shared<Message>(m);
+  sent->snapshot = leader.durable_snapshot->meta;
+  e.message = sent;
+  e.snapshot = leader.durable_snapshot;
+  e.peer = m.from;
+  e.peer_incarnation = leader.boots;
+  e.time = now_ + 2 * kMs + random_.below(20 * kMs);
+  nodes_.at(m.to).receiving_from.emplace_back(m.from, leader.boots);
+  schedule(e);
+}
+
+void Simulation::snapshot_arrives(Node& n, const Event& e) {
+  if (link_blocked(e.peer, n.id)) {
+    report_snapshot(e.peer, e.peer_incarnation, n.id, false, 5 * kMs);
+    return;
+  }
+  // Written to a temporary file and fsynced before the core hears of it.
+  Event done = e;
+  done.kind = EventKind::kSnapshotReceived;
+  done.time = now_ + 200 + random_.below(5 * kMs);
+  schedule(done);
+}
+
+void Simulation::snapshot_received(Node& n, const Event& e) {
+  auto& from = n.receiving_from;
+  from.erase(std::remove(from.begin(), from.end(), std::make_pair(e.peer, e.peer_incarnation)), from.end());
+  n.received = e.snapshot;
+  if (Status s = n.raft->step(*e.message); !s.is_ok()) fail("step refused a snapshot: " + s.to_string());
+  report_snapshot(e.peer, e.peer_incarnation, n.id, true, network_delay());
+}
+
+void Simulation::report_snapshot(NodeId leader, std::uint64_t incarnation, NodeId follower, bool delivered,
+                                 Micros delay) {
+  Event e;
+  e.kind = EventKind::kSnapshotReport;
+  e.node = leader;
+  e.incarnation = incarnation;
+  e.peer = follower;
+  e.delivered = delivered;
+  e.time = now_ + delay;
+  schedule(e);
+}
+
+void Simulation::install_snapshot(Node& n, const SnapshotMeta& meta) {
+  if (!n.received || !(n.received->meta == meta)) {
+    fail("node " + std::to_string(n.id) + " told to install snapshot " + std::to_string(meta.last_index) +
+         " it did not receive");
+    return;
+  }
+  // Renamed into place (durable), then the log compacted to it — unsynced, so a crash right here leaves the
+  // snapshot and an uncompacted log, which the restart must finish.
+  n.durable_snapshot = n.received;
+  n.received.reset();
+  if (Status s = n.log.compact_unsynced(meta); !s.is_ok()) fail("compacting to an installed snapshot: " + s.to_string());
+  n.machine.restore(n.durable_snapshot->data);
+  n.applied_term = meta.last_term;
+  n.applied_configuration = meta.configuration;
+  check(invariants_.check_state(n.id, meta.last_index, n.machine.digest()));
+  // Writes this node proposed up to the snapshot can no longer be told apart: their clients time out (unknown).
+  n.pending_writes.erase(n.pending_writes.begin(), n.pending_writes.upper_bound(meta.last_index));
+  ++result_.stats.snapshots_installed;
+  log_line("node " + std::to_string(n.id) + " installs snapshot " + std::to_string(meta.last_index));
 }
 
 void Simulation::serve_reads(Node& n) {
@@ -297,6 +487,10 @@ void Simulation::serve_reads(Node& n) {
 }
 
 void Simulation::send(const Message& m) {
+  if (m.type == MessageType::kInstallSnapshot) {
+    stream_snapshot(m);
+    return;
+  }
   if (link_blocked(m.from, m.to) || random_.chance(loss_per_million_)) {
     ++result_.stats.messages_dropped;
     return;
@@ -316,7 +510,15 @@ void Simulation::send(const Message& m) {
 
 void Simulation::handle_node_event(Node& n, const Event& e) {
   if (!n.up) return;
-  if (e.kind != EventKind::kDeliver && e.kind != EventKind::kClientRequest && e.incarnation != n.incarnation) return;
+  // Snapshot events belong to one boot of the node (a pause does not cancel them); timers to one incarnation.
+  const bool snapshot_event = e.kind == EventKind::kSnapshotWritten || e.kind == EventKind::kSnapshotArrives ||
+                              e.kind == EventKind::kSnapshotReceived || e.kind == EventKind::kSnapshotReport;
+  const std::uint64_t current = snapshot_event ? n.boots : n.incarnation;
+  if (e.kind != EventKind::kDeliver && e.kind != EventKind::kClientRequest && e.incarnation != current) {
+    // A stream to a follower that restarted meanwhile ends in failure for the leader.
+    if (e.kind == EventKind::kSnapshotArrives) report_snapshot(e.peer, e.peer_incarnation, n.id, false, 5 * kMs);
+    return;
+  }
   if (n.paused) {
     if (e.kind == EventKind::kTick) return;  // a paused process does not tick; the timer fires again on resume
     n.deferred.push_back(e);
@@ -343,6 +545,12 @@ void Simulation::handle_node_event(Node& n, const Event& e) {
       finish_ready(n);
       break;
     case EventKind::kClientRequest: client_request(n, e.op); break;
+    case EventKind::kSnapshotWritten: snapshot_written(n, e); break;
+    case EventKind::kSnapshotArrives: snapshot_arrives(n, e); break;
+    case EventKind::kSnapshotReceived: snapshot_received(n, e); break;
+    case EventKind::kSnapshotReport:
+      if (n.raft->role() == Role::kLeader) n.raft->report_snapshot(e.peer, e.delivered);
+      break;
     default: break;
   }
   process_ready(n);
@@ -656,6 +864,12 @@ void Simulation::heal_everything() {
 
 SimResult Simulation::run() {
   const int node_count = options_.nodes ? options_.nodes : (random_.below(2) ? 5 : 3);
+  if (options_.snapshots) {
+    // Drawn from their own stream, so enabling snapshots leaves the fault schedule of a seed unchanged.
+    Random snapshot_random(options_.seed ^ 0x5a5a5a5a5a5a5a5aull);
+    snapshot_every_ = 3 + snapshot_random.below(30);
+    trailing_entries_ = snapshot_random.below(8);
+  }
   Configuration c;
   for (int i = 1; i <= node_count; ++i) c.voters.push_back(static_cast<NodeId>(i));
   for (NodeId id : c.voters) {

@@ -30,6 +30,9 @@ struct SimOptions {
   // in this mode all nodes tick every 10 ms and the clock-skew and pause faults are left out (a paused leader's
   // clock stops while the others' run, which is exactly what breaks a lease).
   bool lease_reads = false;
+  // Snapshots with tiny thresholds (a snapshot every few entries, chosen per seed) and crashes while taking,
+  // compacting to and installing them.
+  bool snapshots = true;
 };
 
 struct SimStats {
@@ -44,6 +47,8 @@ struct SimStats {
   std::uint64_t ops_failed = 0;
   std::uint64_t ops_unknown = 0;
   std::uint64_t leaders_elected = 0;
+  std::uint64_t snapshots_taken = 0;
+  std::uint64_t snapshots_installed = 0;
 };
 
 struct SimResult {
