@@ -24,8 +24,21 @@ class CountingMachine : public StateMachine {
     return "ok";
   }
   std::string handle_read(const std::string&) override { return std::to_string(bytes_); }
+  std::unique_ptr<StateMachineSnapshot> snapshot() override { return std::make_unique<Snapshot>(bytes_); }
+  Status restore(std::istream& in) override {
+    in >> bytes_;
+    return in ? Status::ok() : Status(ErrorCode::kCorruption, "bad counter snapshot");
+  }
 
  private:
+  struct Snapshot : StateMachineSnapshot {
+    explicit Snapshot(std::uint64_t b) : bytes(b) {}
+    Status write(std::ostream& out) override {
+      out << bytes;
+      return Status::ok();
+    }
+    std::uint64_t bytes;
+  };
   std::uint64_t bytes_ = 0;
 };
 

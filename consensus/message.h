@@ -19,8 +19,8 @@ enum class MessageType : std::uint8_t {
   kHeartbeat,              // AppendEntries without entries; carries a read-index context
   kHeartbeatResponse,
   kTimeoutNow,             // leadership transfer: "campaign now" (Raft thesis 3.10)
-  kInstallSnapshot,        // snapshot metadata; the runtime streams the data beside it
-  kInstallSnapshotResponse,
+  kInstallSnapshot,        // core: snapshot metadata only. Between runtimes: one chunk of the snapshot's bytes
+  kInstallSnapshotResponse,  // between runtimes only: acknowledges chunks; the core never sends or steps one
 };
 
 const char* message_type_name(MessageType type);
@@ -54,8 +54,10 @@ struct Message {
   // quorum acknowledged heartbeats sent less than an election timeout ago (see ReadMode::kLeaseBased).
   std::uint64_t sent_at = 0;
 
-  // kInstallSnapshot.
+  // kInstallSnapshot (and the runtime's chunk acknowledgements): which snapshot.
   SnapshotMeta snapshot;
+  // Between runtimes only: a chunk of a snapshot's bytes (kInstallSnapshot, at offset log_index of commit bytes).
+  std::string data;
 
   std::string to_string() const;
 };

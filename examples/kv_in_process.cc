@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "examples/cow_map.h"
 #include "runtime/peer.h"
 
 namespace {
@@ -19,26 +20,42 @@ namespace {
 using namespace raftkit;
 using namespace std::chrono_literals;
 
-// The state machine: a map. Writes are "set KEY VALUE", reads are "get KEY".
+class KvSnapshot : public StateMachineSnapshot {
+ public:
+  explicit KvSnapshot(examples::CowMap::Frozen view) : view_(std::move(view)) {}
+  Status write(std::ostream& out) override {
+    return examples::CowMap::write(view_, out) ? Status::ok() : Status(ErrorCode::kIo, "snapshot write failed");
+  }
+
+ private:
+  examples::CowMap::Frozen view_;
+};
+
+// The state machine: a map. Writes are "set KEY VALUE", reads are "get KEY". Snapshots share the map's shards
+// copy-on-write, so taking one does not stall writes.
 class KvStore : public StateMachine {
  public:
   std::string handle_write(const std::string& command) override {
     std::istringstream in(command);
     std::string op, key, value;
     in >> op >> key >> value;
-    data_[key] = value;
+    data_.set(key, value);
     return "ok";
   }
   std::string handle_read(const std::string& query) override {
     std::istringstream in(query);
     std::string op, key;
     in >> op >> key;
-    auto it = data_.find(key);
-    return it == data_.end() ? "key_not_found" : it->second;
+    const std::string* v = data_.find(key);
+    return v == nullptr ? "key_not_found" : *v;
+  }
+  std::unique_ptr<StateMachineSnapshot> snapshot() override { return std::make_unique<KvSnapshot>(data_.freeze()); }
+  Status restore(std::istream& in) override {
+    return data_.read(in) ? Status::ok() : Status(ErrorCode::kCorruption, "snapshot does not hold a key-value map");
   }
 
  private:
-  std::map<std::string, std::string> data_;
+  examples::CowMap data_;
 };
 
 // Typed wrappers, like the original's KVStore.set / KVStore.get.

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "examples/cow_map.h"
 #include "runtime/peer.h"
 
 namespace {
@@ -34,6 +35,18 @@ using tcp = net::ip::tcp;
 using json = nlohmann::json;
 using namespace raftkit;
 
+// Frozen state written out on the peer's snapshot thread while commands go on.
+class KvSnapshot : public StateMachineSnapshot {
+ public:
+  explicit KvSnapshot(examples::CowMap::Frozen view) : view_(std::move(view)) {}
+  Status write(std::ostream& out) override {
+    return examples::CowMap::write(view_, out) ? Status::ok() : Status(ErrorCode::kIo, "snapshot write failed");
+  }
+
+ private:
+  examples::CowMap::Frozen view_;
+};
+
 // Commands and queries are JSON documents; results too.
 class KvMachine : public StateMachine {
  public:
@@ -41,32 +54,35 @@ class KvMachine : public StateMachine {
     json c = json::parse(command, nullptr, false);
     if (c.is_discarded() || !c.contains("op") || !c.contains("key")) return R"({"error":"bad command"})";
     const std::string op = c["op"], key = c["key"];
-    auto it = data_.find(key);
+    const std::string* current = data_.find(key);
     if (op == "set") {
-      data_[key] = c.value("value", "");
+      data_.set(key, c.value("value", ""));
       return R"({"ok":true})";
     }
     if (op == "delete") {
-      const bool existed = it != data_.end();
-      if (existed) data_.erase(it);
+      const bool existed = data_.erase(key);
       return json{{"ok", true}, {"existed", existed}}.dump();
     }
     if (op == "cas") {
-      const bool matches = c["expected"].is_null() ? it == data_.end()
-                                                   : (it != data_.end() && it->second == c["expected"].get<std::string>());
-      if (matches) data_[key] = c.value("value", "");
-      auto now = data_.find(key);
-      return json{{"ok", matches}, {"value", now == data_.end() ? json(nullptr) : json(now->second)}}.dump();
+      const bool matches = c["expected"].is_null() ? current == nullptr
+                                                   : (current != nullptr && *current == c["expected"].get<std::string>());
+      if (matches) data_.set(key, c.value("value", ""));
+      const std::string* now = data_.find(key);
+      return json{{"ok", matches}, {"value", now == nullptr ? json(nullptr) : json(*now)}}.dump();
     }
     return R"({"error":"unknown op"})";
   }
   std::string handle_read(const std::string& key) override {
-    auto it = data_.find(key);
-    return it == data_.end() ? std::string() : "=" + it->second;  // "" means missing
+    const std::string* v = data_.find(key);
+    return v == nullptr ? std::string() : "=" + *v;  // "" means missing
+  }
+  std::unique_ptr<StateMachineSnapshot> snapshot() override { return std::make_unique<KvSnapshot>(data_.freeze()); }
+  Status restore(std::istream& in) override {
+    return data_.read(in) ? Status::ok() : Status(ErrorCode::kCorruption, "snapshot does not hold a key-value map");
   }
 
  private:
-  std::map<std::string, std::string> data_;
+  examples::CowMap data_;
 };
 
 struct Member {

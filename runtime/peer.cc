@@ -10,11 +10,17 @@
 #include <mutex>
 #include <thread>
 
+#include <sys/stat.h>
+
+#include "adapters/common/log_directory.h"
 #include "adapters/lmdb/lmdb_log.h"
 #include "adapters/memory/memory_log.h"
 #include "adapters/rocksdb/rocksdb_log.h"
+#include "adapters/snapshot/snapshot_store.h"
 #include "adapters/sqlite/sqlite_log.h"
 #include "consensus/raft.h"
+#include "runtime/sessions.h"
+#include "runtime/snapshot_transfer.h"
 
 namespace raftkit {
 namespace {
@@ -57,7 +63,7 @@ Result<std::unique_ptr<DurableLog>> open_log(const PeerOptions& o, NodeId self) 
     if (!r.is_ok()) return r.status();
     return std::unique_ptr<DurableLog>(std::move(r).value());
   };
-  LogOptions base{o.data_dir, o.cluster, self};
+  LogOptions base{o.data_dir + "/log", o.cluster, self};
   switch (o.engine) {
     case Engine::kRocksDb: {
       RocksDbLogOptions x;
@@ -108,13 +114,14 @@ Command decode_command(const std::string& payload) {
 }
 
 // Work for the apply thread, in log order: a committed entry (with the writer's promise if it was proposed here),
-// or a confirmed read waiting for the state machine to reach its index.
+// a confirmed read waiting for the state machine to reach its index, or a snapshot from the leader to restore.
 struct ApplyItem {
-  bool is_read = false;
+  enum class Kind { kEntry, kRead, kRestore } kind = Kind::kEntry;
   Entry entry;
   std::optional<Promise> promise;
   Index read_index = 0;
   std::string query;
+  std::shared_ptr<SnapshotReader> snapshot;  // kRestore: opened when installed, so it cannot vanish meanwhile
 };
 
 class RaftPeer final : public Peer {
@@ -130,14 +137,25 @@ class RaftPeer final : public Peer {
   std::future<Result<std::string>> read(std::string query) override;
   std::optional<std::string> leader() const override;
   bool is_leader() const override { return leader_.load() == self_ && self_ != kNoNode; }
-  PeerStatus status() const override { return PeerStatus{term_.load(), commit_.load(), applied_.load()}; }
+  PeerStatus status() const override {
+    return PeerStatus{term_.load(), commit_.load(), applied_.load(), snapshot_index_.load(), first_index_.load(),
+                      installs_.load()};
+  }
   void stop() override;
 
  private:
   void post(std::function<void()> work);
   void raft_loop();
+  void on_message(const Message& m);
   void handle_ready();
+  void install_snapshot(const SnapshotMeta& meta, std::vector<ApplyItem>& items);
+  void fail(const std::string& what);
   void apply_loop();
+  void apply_entry(ApplyItem& item);
+  Status restore_state(SnapshotReader& reader);
+  void maybe_start_snapshot();
+  void write_snapshot(const SnapshotMeta& meta, StateMachineSnapshot& view, const std::string& sessions);
+  void snapshot_written(const SnapshotMeta& meta);
   void fail_everything();
 
   PeerOptions options_;
@@ -146,6 +164,9 @@ class RaftPeer final : public Peer {
   std::unique_ptr<DurableLog> log_;
   std::unique_ptr<Raft> raft_;
   std::unique_ptr<Transport> transport_;
+  std::unique_ptr<SnapshotStore> store_;  // null when the peer stores nothing (no data_dir): no snapshots
+  std::unique_ptr<SnapshotSender> sender_;
+  std::unique_ptr<SnapshotReceiver> receiver_;
   std::atomic<std::size_t> pending_{0};  // declared before everything holding a Promise, so it outlives them
 
   std::mutex mu_;
@@ -165,8 +186,19 @@ class RaftPeer final : public Peer {
   std::deque<ApplyItem> apply_queue_;
   std::thread apply_thread_;
 
+  // Apply thread only (and boot, before it starts).
+  Sessions sessions_;
+  Index applied_index_ = 0;
+  Term applied_term_ = 0;
+  Configuration applied_configuration_;
+  Index last_snapshot_index_ = 0;
+  std::uint64_t bytes_since_snapshot_ = 0;
+  std::atomic<bool> snapshot_running_{false};
+  std::thread snapshot_thread_;
+
   std::atomic<NodeId> leader_{kNoNode};
   std::atomic<std::uint64_t> term_{0}, commit_{0}, applied_{0};
+  std::atomic<std::uint64_t> snapshot_index_{0}, first_index_{0}, installs_{0};
 };
 
 Status RaftPeer::boot() {
@@ -177,6 +209,25 @@ Status RaftPeer::boot() {
   }
   std::sort(configuration.voters.begin(), configuration.voters.end());
   if (self_ == kNoNode) return Status(ErrorCode::kInvalidArgument, "peer '" + options_.name + "' is not among the members");
+  if (options_.data_dir.empty() && options_.engine != Engine::kMemory) {
+    return Status(ErrorCode::kInvalidArgument, "data_dir is required for a persistent engine");
+  }
+  if (!options_.data_dir.empty()) {
+    if (::mkdir(options_.data_dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      return Status(ErrorCode::kIo, "cannot create " + options_.data_dir);
+    }
+    auto store = SnapshotStore::open(options_.data_dir + "/snapshots");
+    if (!store.is_ok()) return store.status();
+    store_ = std::move(store).value();
+    SnapshotTransferOptions transfer;
+    transfer.chunk_bytes = options_.snapshot_chunk_bytes;
+    transfer.window_chunks = options_.snapshot_window_chunks;
+    transfer.resend_after = options_.snapshot_resend_after;
+    transfer.give_up_after = options_.snapshot_give_up_after;
+    sender_ = std::make_unique<SnapshotSender>(self_, store_.get(), transfer);
+    receiver_ = std::make_unique<SnapshotReceiver>(self_, store_.get());
+  }
+  sessions_.set_capacity(options_.max_sessions);
   auto log = open_log(options_, self_);
   if (!log.is_ok()) return log.status();
   log_ = std::move(log).value();
@@ -188,6 +239,23 @@ Status RaftPeer::boot() {
     if (Status s = log_->write(boot); !s.is_ok()) return s;
   }
   BootState state;
+  if (store_ && store_->latest()) {
+    const SnapshotMeta meta = store_->latest()->meta;
+    // A crash while installing a snapshot from the leader may have left it durable but the log not yet compacted
+    // to it (the log then lacks it, or holds a conflicting entry there): finish the install.
+    Result<Term> t = log_->term_at(meta.last_index);
+    if (log_->snapshot_meta().last_index < meta.last_index && (!t.is_ok() || t.value() != meta.last_term)) {
+      if (Status s = log_->compact(meta); !s.is_ok()) return s;
+    }
+    auto reader = store_->open_latest();
+    if (!reader.is_ok()) return reader.status();
+    if (Status s = restore_state(*reader.value()); !s.is_ok()) return s;
+    state.snapshot = meta;
+    applied_index_ = last_snapshot_index_ = meta.last_index;
+    applied_term_ = meta.last_term;
+    applied_configuration_ = meta.configuration;
+    applied_ = snapshot_index_ = meta.last_index;
+  }
   state.hard_state = log_->hard_state();
   state.log_start = log_->snapshot_meta();
   auto entries = log_->read(log_->first_index(), log_->last_index() + 1, UINT64_MAX);
@@ -201,6 +269,7 @@ Status RaftPeer::boot() {
   auto raft = Raft::create(config, std::move(state));
   if (!raft.is_ok()) return raft.status();
   raft_ = std::move(raft).value();
+  first_index_ = raft_->log().first_index();
 
   TransportOptions t;
   t.cluster = options_.cluster;
@@ -213,9 +282,7 @@ Status RaftPeer::boot() {
     }
   }
   t.peers = options_.members;
-  auto transport = Transport::start(t, [this](Message m) {
-    post([this, m = std::move(m)]() { (void)raft_->step(m); });
-  });
+  auto transport = Transport::start(t, [this](Message m) { post([this, m = std::move(m)]() { on_message(m); }); });
   if (!transport.is_ok()) return transport.status();
   transport_ = std::move(transport).value();
   apply_thread_ = std::thread([this] { apply_loop(); });
@@ -293,35 +360,90 @@ void RaftPeer::raft_loop() {
       cv_.wait_until(lock, next_tick, [&] { return stopping_ || !inbox_.empty(); });
       work.swap(inbox_);
     }
-    for (auto& w : work) w();
-    if (std::chrono::steady_clock::now() >= next_tick) {
+    for (auto& w : work) {
+      if (stopping_) break;
+      w();
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= next_tick) {
       raft_->tick();
       next_tick += options_.tick;
+      if (sender_ && sender_->active()) {
+        std::vector<Message> out;
+        for (const SnapshotOutcome& o : sender_->on_timer(now, out)) raft_->report_snapshot(o.follower, o.delivered);
+        transport_->send(std::move(out));
+      }
     }
     while (!stopping_ && raft_->has_ready()) handle_ready();
   }
 }
 
+void RaftPeer::fail(const std::string& what) {
+  // Durability or the state machine can no longer be trusted: stop rather than acknowledge anything more.
+  std::fprintf(stderr, "raftkit peer %s: %s; stopping\n", options_.name.c_str(), what.c_str());
+  stopping_ = true;
+  apply_cv_.notify_all();
+}
+
+void RaftPeer::on_message(const Message& m) {
+  const auto now = std::chrono::steady_clock::now();
+  if (m.type == MessageType::kInstallSnapshot) {
+    // A chunk of a leader's snapshot. A peer that stores nothing cannot take one; the leader gives up on it.
+    if (!receiver_) return;
+    std::vector<Message> out;
+    Result<std::optional<Message>> step = receiver_->on_chunk(m, raft_->log().committed(), out);
+    transport_->send(std::move(out));
+    if (!step.is_ok()) return fail("receiving a snapshot failed: " + step.status().to_string());
+    if (step.value()) {
+      (void)raft_->step(*step.value());
+      // Install before anything else touches the incoming file.
+      while (!stopping_ && raft_->has_ready()) handle_ready();
+    }
+    return;
+  }
+  if (m.type == MessageType::kInstallSnapshotResponse) {
+    if (!sender_) return;
+    std::vector<Message> out;
+    std::optional<SnapshotOutcome> o = sender_->on_ack(m, now, out);
+    transport_->send(std::move(out));
+    if (o) raft_->report_snapshot(o->follower, o->delivered);
+    return;
+  }
+  (void)raft_->step(m);
+}
+
 void RaftPeer::handle_ready() {
   Ready rd = raft_->ready();
-  // The leader's appends leave before its own write: replication overlaps the fsync (Raft thesis 10.2.1).
-  transport_->send(rd.messages);
+  const auto now = std::chrono::steady_clock::now();
+  // The core's snapshot requests become streams; everything else leaves at once. The leader's appends leave before
+  // its own write: replication overlaps the fsync (Raft thesis 10.2.1).
+  std::vector<Message> outgoing;
+  std::vector<SnapshotOutcome> unsendable;
+  for (Message& m : rd.messages) {
+    if (m.type != MessageType::kInstallSnapshot) {
+      outgoing.push_back(std::move(m));
+    } else if (!sender_) {
+      unsendable.push_back(SnapshotOutcome{m.to, false});
+    } else if (std::optional<SnapshotOutcome> o = sender_->start(m, now, outgoing)) {
+      unsendable.push_back(*o);
+    }
+  }
+  transport_->send(std::move(outgoing));
+  if (rd.role != Role::kLeader && sender_) sender_->abort_all();
+  std::vector<ApplyItem> items;
+  if (rd.snapshot) {
+    install_snapshot(*rd.snapshot, items);
+    if (stopping_) return;
+  }
   LogWrite w;
   if (!rd.entries.empty()) w.truncate_after = rd.entries.front().index - 1;
   w.entries = rd.entries;
   w.hard_state = rd.hard_state;
   if (!w.empty()) {
-    if (Status s = log_->write(w); !s.is_ok()) {
-      // The log can no longer be trusted to be durable: stop rather than acknowledge anything.
-      std::fprintf(stderr, "raftkit peer %s: durable log failed: %s; stopping\n", options_.name.c_str(),
-                   s.to_string().c_str());
-      stopping_ = true;
-      return;
-    }
+    if (Status s = log_->write(w); !s.is_ok()) return fail("durable log failed: " + s.to_string());
   }
   // Votes and acknowledgements assert what is now durable.
   transport_->send(rd.messages_after_persist);
-  std::vector<ApplyItem> items;
   for (Entry& e : rd.committed) {
     ApplyItem item;
     auto it = pending_writes_.find(e.index);
@@ -340,7 +462,7 @@ void RaftPeer::handle_ready() {
     auto it = pending_reads_.find(rs.context);
     if (it == pending_reads_.end()) continue;
     ApplyItem item;
-    item.is_read = true;
+    item.kind = ApplyItem::Kind::kRead;
     item.read_index = rs.index;
     item.query = std::move(it->second.first);
     item.promise = std::move(it->second.second);
@@ -364,20 +486,33 @@ void RaftPeer::handle_ready() {
   term_ = rd.term;
   commit_ = rd.commit;
   raft_->advance(rd);
+  for (const SnapshotOutcome& o : unsendable) raft_->report_snapshot(o.follower, false);
+}
+
+void RaftPeer::install_snapshot(const SnapshotMeta& meta, std::vector<ApplyItem>& items) {
+  // The receiver verified and fsynced the file before the core saw it. Make it the snapshot, then compact the log
+  // to it: a crash between the two leaves the snapshot and an uncompacted log, which boot() finishes.
+  if (!store_) return fail("told to install a snapshot without a snapshot store");
+  if (Status s = store_->install(meta); !s.is_ok()) return fail("installing snapshot: " + s.to_string());
+  if (Status s = log_->compact(meta); !s.is_ok()) return fail("compacting the log to a snapshot: " + s.to_string());
+  auto reader = store_->open_latest();
+  if (!reader.is_ok()) return fail("opening the installed snapshot: " + reader.status().to_string());
+  ApplyItem restore;
+  restore.kind = ApplyItem::Kind::kRestore;
+  restore.snapshot = std::move(reader).value();
+  items.push_back(std::move(restore));
+  // Writes proposed here up to the snapshot: committed or not, this peer can no longer tell.
+  for (auto it = pending_writes_.begin(); it != pending_writes_.end() && it->first <= meta.last_index;) {
+    it->second.second.set_value(Status(ErrorCode::kUnavailable, "outcome unknown: superseded by a snapshot"));
+    it = pending_writes_.erase(it);
+  }
+  snapshot_index_ = meta.last_index;
+  first_index_ = meta.last_index + 1;
+  ++installs_;
 }
 
 void RaftPeer::apply_loop() {
   std::deque<ApplyItem> waiting_reads;  // confirmed, but the state machine is not there yet
-  Index applied = 0;
-  // Client sessions: the newest request applied per client and its result (Raft thesis 6.3), least recently used
-  // first out. Every peer applies the same entries in the same order, so every peer's sessions agree.
-  struct Session {
-    std::uint64_t request = 0;
-    std::string result;
-    std::uint64_t last_used = 0;
-  };
-  std::map<std::uint64_t, Session> sessions;
-  std::uint64_t clock = 0;
   while (true) {
     std::deque<ApplyItem> batch;
     {
@@ -387,47 +522,114 @@ void RaftPeer::apply_loop() {
       batch.swap(apply_queue_);
     }
     for (ApplyItem& item : batch) {
-      if (item.is_read) {
-        waiting_reads.push_back(std::move(item));
-        continue;
-      }
-      Result<std::string> result = std::string();
-      if (item.entry.kind == EntryKind::kNormal) {
-        const Command c = decode_command(item.entry.payload);
-        if (c.client == 0) {
-          result = machine_->handle_write(std::string(c.text));
-        } else {
-          Session& s = sessions[c.client];
-          s.last_used = ++clock;
-          if (c.request == s.request && s.request != 0) {
-            result = s.result;  // a retry of the newest request: its first result, not applied again
-          } else if (c.request < s.request) {
-            result = Status(ErrorCode::kDropped, "request " + std::to_string(c.request) + " of client " +
-                                                     std::to_string(c.client) + " is older than one already applied");
-          } else {
-            s.request = c.request;
-            s.result = machine_->handle_write(std::string(c.text));
-            result = s.result;
+      switch (item.kind) {
+        case ApplyItem::Kind::kRead: waiting_reads.push_back(std::move(item)); break;
+        case ApplyItem::Kind::kEntry: apply_entry(item); break;
+        case ApplyItem::Kind::kRestore: {
+          if (Status s = restore_state(*item.snapshot); !s.is_ok()) {
+            fail("restoring the leader's snapshot failed: " + s.to_string());
+            break;
           }
-          if (sessions.size() > options_.max_sessions) {
-            auto oldest = std::min_element(sessions.begin(), sessions.end(), [](const auto& a, const auto& b) {
-              return a.second.last_used < b.second.last_used;
-            });
-            sessions.erase(oldest);
-          }
+          const SnapshotMeta& meta = item.snapshot->meta();
+          applied_index_ = last_snapshot_index_ = meta.last_index;
+          applied_term_ = meta.last_term;
+          applied_configuration_ = meta.configuration;
+          bytes_since_snapshot_ = 0;
+          applied_ = applied_index_;
+          break;
         }
       }
-      applied = item.entry.index;
-      applied_ = applied;
-      if (item.promise) item.promise->set_value(std::move(result));
     }
-    while (!waiting_reads.empty() && waiting_reads.front().read_index <= applied) {
+    while (!waiting_reads.empty() && waiting_reads.front().read_index <= applied_index_) {
       ApplyItem& r = waiting_reads.front();
       r.promise->set_value(machine_->handle_read(r.query));
       waiting_reads.pop_front();
     }
+    maybe_start_snapshot();
   }
   for (ApplyItem& r : waiting_reads) r.promise->set_value(Status(ErrorCode::kUnavailable, "peer stopped"));
+}
+
+void RaftPeer::apply_entry(ApplyItem& item) {
+  const Entry& e = item.entry;
+  Result<std::string> result = std::string();
+  if (e.kind == EntryKind::kNormal) {
+    const Command c = decode_command(e.payload);
+    if (c.client == 0) {
+      result = machine_->handle_write(std::string(c.text));
+    } else {
+      result = sessions_.apply(c.client, c.request, [&] { return machine_->handle_write(std::string(c.text)); });
+    }
+  } else if (e.kind == EntryKind::kConfiguration) {
+    if (Result<Configuration> conf = decode_configuration(e.payload); conf.is_ok()) applied_configuration_ = conf.value();
+  }
+  applied_index_ = e.index;
+  applied_term_ = e.term;
+  bytes_since_snapshot_ += entry_size(e);
+  applied_ = applied_index_;
+  if (item.promise) item.promise->set_value(std::move(result));
+}
+
+Status RaftPeer::restore_state(SnapshotReader& reader) {
+  std::istream& in = reader.body();
+  if (Status s = sessions_.decode(in); !s.is_ok()) return s;
+  if (Status s = machine_->restore(in); !s.is_ok()) return s;
+  // Only a snapshot whose every byte passed its checksum counts as restored.
+  return reader.verify();
+}
+
+void RaftPeer::maybe_start_snapshot() {
+  if (!store_ || snapshot_running_ || stopping_ || applied_index_ <= last_snapshot_index_) return;
+  const bool by_count = options_.snapshot_entries > 0 && applied_index_ - last_snapshot_index_ >= options_.snapshot_entries;
+  const bool by_bytes = options_.snapshot_bytes > 0 && bytes_since_snapshot_ >= options_.snapshot_bytes;
+  if (!by_count && !by_bytes) return;
+  // Between two commands: the state machine captures a view cheaply; the sessions are copied (they are small).
+  std::unique_ptr<StateMachineSnapshot> view = machine_->snapshot();
+  if (!view) return;
+  const SnapshotMeta meta{applied_index_, applied_term_, applied_configuration_};
+  std::string sessions = sessions_.encode();
+  // The counters restart even if the write fails, so a failing disk is retried one threshold later, not at once.
+  last_snapshot_index_ = applied_index_;
+  bytes_since_snapshot_ = 0;
+  snapshot_running_ = true;
+  if (snapshot_thread_.joinable()) snapshot_thread_.join();
+  snapshot_thread_ = std::thread([this, meta, view = std::move(view), sessions = std::move(sessions)]() {
+    write_snapshot(meta, *view, sessions);
+    snapshot_running_ = false;
+  });
+}
+
+void RaftPeer::write_snapshot(const SnapshotMeta& meta, StateMachineSnapshot& view, const std::string& sessions) {
+  auto writer = store_->create(meta);
+  Status s = writer.status();
+  if (s.is_ok()) {
+    std::ostream& out = writer.value()->stream();
+    out.write(sessions.data(), static_cast<std::streamsize>(sessions.size()));
+    s = view.write(out);
+    if (s.is_ok() && !out) s = Status(ErrorCode::kIo, "snapshot stream failed");
+    if (s.is_ok()) s = writer.value()->commit();
+  }
+  if (!s.is_ok()) {
+    std::fprintf(stderr, "raftkit peer %s: snapshot at %llu failed: %s; the log stays uncompacted\n",
+                 options_.name.c_str(), static_cast<unsigned long long>(meta.last_index), s.to_string().c_str());
+    return;
+  }
+  post([this, meta] { snapshot_written(meta); });
+}
+
+void RaftPeer::snapshot_written(const SnapshotMeta& meta) {
+  // The snapshot is durable: only now may the log drop what it holds.
+  Result<std::optional<SnapshotMeta>> compaction = raft_->snapshot_taken(meta, options_.trailing_entries);
+  if (!compaction.is_ok()) {
+    std::fprintf(stderr, "raftkit peer %s: snapshot refused by the core: %s\n", options_.name.c_str(),
+                 compaction.status().to_string().c_str());
+    return;
+  }
+  if (compaction.value()) {
+    if (Status s = log_->compact(*compaction.value()); !s.is_ok()) return fail("compacting the log: " + s.to_string());
+  }
+  snapshot_index_ = raft_->snapshot().last_index;
+  first_index_ = raft_->log().first_index();
 }
 
 void RaftPeer::fail_everything() {
@@ -448,6 +650,7 @@ void RaftPeer::stop() {
   if (transport_) transport_->stop();
   apply_cv_.notify_all();
   if (apply_thread_.joinable()) apply_thread_.join();
+  if (snapshot_thread_.joinable()) snapshot_thread_.join();
   {
     std::lock_guard<std::mutex> lock(apply_mu_);
     for (ApplyItem& i : apply_queue_) {

@@ -15,8 +15,10 @@
 
 #include <chrono>
 #include <future>
+#include <istream>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -25,7 +27,18 @@
 
 namespace raftkit {
 
-// The user's state machine. Calls come from one thread at a time, in log order.
+// A point-in-time view of a state machine's state, written out on a background thread while the state machine
+// goes on applying commands (hashicorp/raft's FSMSnapshot).
+class StateMachineSnapshot {
+ public:
+  virtual ~StateMachineSnapshot() = default;
+  // Writes the state as it was when snapshot() returned. A stream error or a non-OK status abandons the snapshot
+  // (the peer tries again later); the log is compacted only after a snapshot is durable.
+  virtual Status write(std::ostream& out) = 0;
+};
+
+// The user's state machine. handle_write, handle_read, snapshot and restore come from one thread at a time, in log
+// order; StateMachineSnapshot::write runs on another thread, concurrently with them.
 class StateMachine {
  public:
   virtual ~StateMachine() = default;
@@ -33,6 +46,12 @@ class StateMachine {
   virtual std::string handle_write(const std::string& command) = 0;
   // Answers a query against the current state, changing nothing.
   virtual std::string handle_read(const std::string& query) = 0;
+  // Captures the current state cheaply — copy-on-write structures, an immutable version, a storage engine's
+  // snapshot — without copying a large state: commands wait while this runs, but not while the view is written.
+  virtual std::unique_ptr<StateMachineSnapshot> snapshot() = 0;
+  // Replaces the whole state with one a snapshot wrote (possibly on another peer). Called at start-up with the
+  // newest local snapshot, and when the leader sends one. A non-OK status stops the peer: its state is unknown.
+  virtual Status restore(std::istream& in) = 0;
 };
 
 enum class Engine { kRocksDb, kLmdb, kSqlite, kMemory };
@@ -40,7 +59,9 @@ enum class Engine { kRocksDb, kLmdb, kSqlite, kMemory };
 struct PeerOptions {
   std::string name;                 // this peer; must appear in members
   std::string cluster = "raftkit";
-  std::string data_dir;             // its durable log lives here (not used by kMemory)
+  // Its durable log lives in data_dir/log and its snapshots in data_dir/snapshots. Empty (kMemory only): nothing
+  // is stored, and the peer never snapshots.
+  std::string data_dir;
   Engine engine = Engine::kRocksDb;
   // The initial cluster configuration: every voter's id, name and address, this peer included. A peer whose log
   // is empty bootstraps it with this configuration; a peer restarting from its log uses what the log holds.
@@ -52,12 +73,28 @@ struct PeerOptions {
   std::size_t max_sessions = 100000;  // client sessions remembered for deduplication (least recently used go)
   int election_ticks = 20;
   int heartbeat_ticks = 2;
+  // Snapshots: taken when this many entries were applied since the last one, or the entries applied since then
+  // hold this many bytes (0 turns a trigger off). The log is then compacted, keeping trailing_entries behind the
+  // snapshot so a follower only slightly behind catches up from the log rather than by snapshot.
+  std::uint64_t snapshot_entries = 100000;
+  std::uint64_t snapshot_bytes = 256ull << 20;
+  std::uint64_t trailing_entries = 10000;
+  // Streaming a snapshot to a follower: chunk size, chunks in flight, how long without an acknowledgement before
+  // resending from the last acknowledged byte, and before giving up (the core then retries later). A transfer
+  // that keeps making progress never times out, however large the snapshot.
+  std::size_t snapshot_chunk_bytes = 1 << 20;
+  std::size_t snapshot_window_chunks = 8;
+  std::chrono::milliseconds snapshot_resend_after{1000};
+  std::chrono::milliseconds snapshot_give_up_after{30000};
 };
 
 struct PeerStatus {
   std::uint64_t term = 0;
   std::uint64_t commit = 0;
   std::uint64_t applied = 0;
+  std::uint64_t snapshot_index = 0;   // the newest durable snapshot's last index
+  std::uint64_t log_first_index = 0;  // the first entry still in the log (compaction point + 1)
+  std::uint64_t snapshots_installed = 0;  // received from a leader since start
 };
 
 class Peer {

@@ -29,7 +29,7 @@ using tcp = net::ip::tcp;
 using Socket = websocket::stream<tcp::socket>;
 
 std::size_t message_bytes(const Message& m) {
-  std::size_t n = 128;
+  std::size_t n = 128 + m.data.size();
   for (const Entry& e : m.entries) n += entry_size(e) + 8;
   return n;
 }

@@ -103,6 +103,7 @@ void write_message(Writer& w, const Message& m) {
     w.u8(static_cast<std::uint8_t>(e.kind));
     w.str(e.payload);
   }
+  w.str(m.data);
 }
 
 bool read_message(Reader& r, Message& m, std::string& why) {
@@ -145,6 +146,10 @@ bool read_message(Reader& r, Message& m, std::string& why) {
       return false;
     }
     e.kind = static_cast<EntryKind>(kind);
+  }
+  if (!r.str(m.data)) {
+    why = "snapshot data truncated";
+    return false;
   }
   return true;
 }

@@ -5,6 +5,9 @@
 //   welcome := (empty)                                                           — the hello was accepted
 //   refusal := reason (str)                                                      — and the connection closes
 //   batch   := count u32 | message*                                              — Raft messages, in order
+//   message := type u8 | from, to, term, log_index, log_term, commit u64 | reject u8 | reject_hint, reject_hint_term,
+//              context, sent_at, snapshot index, snapshot term u64 | configuration (str) | entry count u32 |
+//              (index u64 | term u64 | kind u8 | payload str)* | data (str)
 //   str     := length u32 | bytes;  integers little-endian.
 //
 // Decoding never trusts a length before checking it against the bytes present and the configured maximum, and
@@ -22,7 +25,7 @@
 namespace raftkit::wire {
 
 inline constexpr std::uint32_t kMagic = 0x31574b52;  // "RKW1" as little-endian bytes
-inline constexpr std::uint8_t kVersion = 1;
+inline constexpr std::uint8_t kVersion = 2;  // 2: messages carry snapshot chunk data
 inline constexpr std::size_t kFrameHeader = 16;
 
 enum class FrameType : std::uint8_t { kHello = 1, kWelcome = 2, kRefusal = 3, kBatch = 4 };

@@ -2,6 +2,7 @@
 // not-leader answer, leader failover with the data intact, and a stopped peer restarted on its data.
 #include <catch2/catch.hpp>
 
+#include <iomanip>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -37,8 +38,25 @@ class KvMachine : public StateMachine {
     auto it = data_.find(key);
     return it == data_.end() ? "key_not_found" : it->second;
   }
+  // Snapshots copy the map: the test states are small.
+  std::unique_ptr<StateMachineSnapshot> snapshot() override { return std::make_unique<Snapshot>(data_); }
+  Status restore(std::istream& in) override {
+    std::map<std::string, std::string> data;
+    std::string key, value;
+    while (in >> std::quoted(key) >> std::quoted(value)) data[key] = value;
+    data_ = std::move(data);
+    return Status::ok();
+  }
 
  private:
+  struct Snapshot : StateMachineSnapshot {
+    explicit Snapshot(std::map<std::string, std::string> d) : data(std::move(d)) {}
+    Status write(std::ostream& out) override {
+      for (const auto& [k, v] : data) out << std::quoted(k) << ' ' << std::quoted(v) << '\n';
+      return Status::ok();
+    }
+    std::map<std::string, std::string> data;
+  };
   std::map<std::string, std::string> data_;
 };
 

@@ -1,0 +1,490 @@
+#include "adapters/snapshot/snapshot_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <streambuf>
+#include <vector>
+
+#include "adapters/common/crc32c.h"
+#include "adapters/common/log_directory.h"
+
+namespace raftkit {
+namespace {
+
+constexpr char kHeaderMagic[] = "RKSNAP01";
+constexpr char kFooterMagic[] = "RKSNAPOK";
+constexpr std::size_t kMagicBytes = 8;
+constexpr std::size_t kFooterBytes = 8 + 4 + kMagicBytes;
+constexpr std::size_t kMaxMetaBytes = 1 << 20;
+
+Status io_error(const std::string& what, const std::string& path) {
+  return Status(ErrorCode::kIo, what + " " + path + ": " + std::strerror(errno));
+}
+
+void put_u32(std::string& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+std::uint64_t get_le(const char* p, int bytes) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
+}
+
+std::string encode_meta(const SnapshotMeta& meta) {
+  std::string m;
+  put_u64(m, meta.last_index);
+  put_u64(m, meta.last_term);
+  m += encode_configuration(meta.configuration);
+  return m;
+}
+
+std::string encode_header(const SnapshotMeta& meta) {
+  const std::string m = encode_meta(meta);
+  std::string h(kHeaderMagic, kMagicBytes);
+  put_u32(h, static_cast<std::uint32_t>(m.size()));
+  h += m;
+  put_u32(h, crc32c(m));
+  return h;
+}
+
+std::string file_name(const char* prefix, const SnapshotMeta& meta, const char* suffix) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%s-%020llu-%020llu%s", prefix, static_cast<unsigned long long>(meta.last_index),
+                static_cast<unsigned long long>(meta.last_term), suffix);
+  return buf;
+}
+
+// "<prefix>-<index>-<term><suffix>" -> (index, term)
+bool parse_name(const std::string& name, const std::string& prefix, const std::string& suffix, Index& index, Term& term) {
+  if (name.size() <= prefix.size() + suffix.size() + 3 || name.compare(0, prefix.size() + 1, prefix + "-") != 0 ||
+      name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    return false;
+  }
+  unsigned long long i = 0, t = 0;
+  char tail[8] = {};
+  const std::string middle = name.substr(prefix.size() + 1, name.size() - prefix.size() - 1 - suffix.size());
+  if (std::sscanf(middle.c_str(), "%llu-%llu%7s", &i, &t, tail) != 2) return false;
+  index = i;
+  term = t;
+  return true;
+}
+
+bool pread_all(int fd, char* buf, std::size_t n, std::uint64_t offset) {
+  while (n > 0) {
+    const ssize_t r = ::pread(fd, buf, n, static_cast<off_t>(offset));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    buf += r;
+    n -= static_cast<std::size_t>(r);
+    offset += static_cast<std::uint64_t>(r);
+  }
+  return true;
+}
+
+bool pwrite_all(int fd, const char* buf, std::size_t n, std::uint64_t offset) {
+  while (n > 0) {
+    const ssize_t r = ::pwrite(fd, buf, n, static_cast<off_t>(offset));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    buf += r;
+    n -= static_cast<std::size_t>(r);
+    offset += static_cast<std::uint64_t>(r);
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading
+
+// Streams [begin, end) of a file, checksumming what it hands out.
+class BodyBuf final : public std::streambuf {
+ public:
+  BodyBuf(int fd, std::uint64_t begin, std::uint64_t end) : fd_(fd), pos_(begin), end_(end), buf_(1 << 16) {}
+  std::uint32_t crc() const { return crc_; }
+  bool failed() const { return failed_; }
+  // Reads (and checksums) whatever the consumer did not.
+  void drain() {
+    while (underflow() != traits_type::eof()) setg(eback(), egptr(), egptr());
+  }
+
+ protected:
+  int_type underflow() override {
+    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+    if (pos_ >= end_ || failed_) return traits_type::eof();
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf_.size(), end_ - pos_));
+    if (!pread_all(fd_, buf_.data(), n, pos_)) {
+      failed_ = true;
+      return traits_type::eof();
+    }
+    pos_ += n;
+    crc_ = crc32c_extend(crc_, buf_.data(), n);
+    setg(buf_.data(), buf_.data(), buf_.data() + n);
+    return traits_type::to_int_type(*gptr());
+  }
+
+ private:
+  int fd_;
+  std::uint64_t pos_, end_;
+  std::vector<char> buf_;
+  std::uint32_t crc_ = 0;
+  bool failed_ = false;
+};
+
+class FileSnapshotReader final : public SnapshotReader {
+ public:
+  ~FileSnapshotReader() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Status load(const std::string& path) {
+    path_ = path;
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) return io_error("cannot open snapshot", path);
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return io_error("cannot stat snapshot", path);
+    size_ = static_cast<std::uint64_t>(st.st_size);
+    auto corrupt = [&](const std::string& what) {
+      return Status(ErrorCode::kCorruption, "snapshot " + path + ": " + what);
+    };
+    char head[kMagicBytes + 4];
+    if (size_ < sizeof head + 4 + kFooterBytes || !pread_all(fd_, head, sizeof head, 0) ||
+        std::memcmp(head, kHeaderMagic, kMagicBytes) != 0) {
+      return corrupt("not a snapshot file or truncated header");
+    }
+    const std::uint64_t meta_len = get_le(head + kMagicBytes, 4);
+    if (meta_len > kMaxMetaBytes || sizeof head + meta_len + 4 + kFooterBytes > size_) return corrupt("bad header length");
+    std::string meta(meta_len + 4, '\0');
+    if (!pread_all(fd_, meta.data(), meta.size(), sizeof head)) return corrupt("truncated header");
+    if (crc32c(std::string_view(meta).substr(0, meta_len)) != get_le(meta.data() + meta_len, 4)) {
+      return corrupt("header fails its checksum");
+    }
+    if (meta_len < 16) return corrupt("header too short");
+    meta_.last_index = get_le(meta.data(), 8);
+    meta_.last_term = get_le(meta.data() + 8, 8);
+    Result<Configuration> c = decode_configuration(meta.substr(16, meta_len - 16));
+    if (!c.is_ok()) return corrupt("configuration: " + c.status().message());
+    meta_.configuration = c.value();
+    body_begin_ = sizeof head + meta_len + 4;
+    char foot[kFooterBytes];
+    if (!pread_all(fd_, foot, sizeof foot, size_ - kFooterBytes) ||
+        std::memcmp(foot + 12, kFooterMagic, kMagicBytes) != 0) {
+      return corrupt("missing footer (an incomplete file)");
+    }
+    body_size_ = get_le(foot, 8);
+    body_crc_ = static_cast<std::uint32_t>(get_le(foot + 8, 4));
+    if (body_begin_ + body_size_ + kFooterBytes != size_) return corrupt("body length disagrees with the file size");
+    buf_ = std::make_unique<BodyBuf>(fd_, body_begin_, body_begin_ + body_size_);
+    stream_ = std::make_unique<std::istream>(buf_.get());
+    return Status::ok();
+  }
+
+  const SnapshotMeta& meta() const override { return meta_; }
+  std::uint64_t file_size() const override { return size_; }
+  std::uint64_t body_size() const override { return body_size_; }
+  std::istream& body() override { return *stream_; }
+  Status verify() override {
+    buf_->drain();
+    if (buf_->failed()) return io_error("cannot read snapshot", path_);
+    if (buf_->crc() != body_crc_) {
+      return Status(ErrorCode::kCorruption, "snapshot " + path_ + ": body fails its checksum");
+    }
+    return Status::ok();
+  }
+  Result<std::string> read_raw(std::uint64_t offset, std::size_t n) const override {
+    if (offset > size_) return Status(ErrorCode::kInvalidArgument, "read past the end of the snapshot");
+    std::string out(static_cast<std::size_t>(std::min<std::uint64_t>(n, size_ - offset)), '\0');
+    if (!pread_all(fd_, out.data(), out.size(), offset)) return io_error("cannot read snapshot", path_);
+    return out;
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::uint64_t size_ = 0, body_begin_ = 0, body_size_ = 0;
+  std::uint32_t body_crc_ = 0;
+  SnapshotMeta meta_;
+  std::unique_ptr<BodyBuf> buf_;
+  std::unique_ptr<std::istream> stream_;
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Writing
+
+class FileStore;
+
+class BodyWriteBuf final : public std::streambuf {
+ public:
+  BodyWriteBuf(int fd, std::uint64_t offset) : fd_(fd), pos_(offset), buf_(1 << 16) {
+    setp(buf_.data(), buf_.data() + buf_.size());
+  }
+  bool flush_all() {
+    const std::size_t n = static_cast<std::size_t>(pptr() - pbase());
+    if (n == 0) return !failed_;
+    crc_ = crc32c_extend(crc_, pbase(), n);
+    if (!pwrite_all(fd_, pbase(), n, pos_)) failed_ = true;
+    pos_ += n;
+    bytes_ += n;
+    setp(buf_.data(), buf_.data() + buf_.size());
+    return !failed_;
+  }
+  std::uint32_t crc() const { return crc_; }
+  std::uint64_t bytes() const { return bytes_; }
+  std::uint64_t end() const { return pos_; }
+
+ protected:
+  int_type overflow(int_type ch) override {
+    if (!flush_all()) return traits_type::eof();
+    if (!traits_type::eq_int_type(ch, traits_type::eof())) {
+      *pptr() = traits_type::to_char_type(ch);
+      pbump(1);
+    }
+    return traits_type::not_eof(ch);
+  }
+  int sync() override { return flush_all() ? 0 : -1; }
+
+ private:
+  int fd_;
+  std::uint64_t pos_;
+  std::vector<char> buf_;
+  std::uint32_t crc_ = 0;
+  std::uint64_t bytes_ = 0;
+  bool failed_ = false;
+};
+
+class FileStore final : public SnapshotStore {
+ public:
+  explicit FileStore(std::string dir) : dir_(std::move(dir)) {}
+
+  Status scan();
+  std::optional<SnapshotFile> latest() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return latest_;
+  }
+  Result<std::unique_ptr<SnapshotReader>> open_latest() const override {
+    // Opened under the lock, so a concurrent publish cannot delete the file between choosing and opening it.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!latest_) return Status(ErrorCode::kUnavailable, "no snapshot in " + dir_);
+    return SnapshotReader::open(latest_->path);
+  }
+  Result<std::unique_ptr<SnapshotWriter>> create(const SnapshotMeta& meta) override;
+  Result<std::unique_ptr<IncomingSnapshot>> receive(const SnapshotMeta& meta, std::uint64_t total_size) override;
+  Status install(const SnapshotMeta& meta) override;
+
+  // Publishes a durable file under its final name, then removes older snapshots.
+  Status publish(const std::string& from, const SnapshotMeta& meta);
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+
+ private:
+  std::string dir_;
+  mutable std::mutex mu_;  // the runtime's Raft thread receives and installs while a background thread commits
+  std::optional<SnapshotFile> latest_;
+};
+
+class FileSnapshotWriter final : public SnapshotWriter {
+ public:
+  FileSnapshotWriter(FileStore* store, SnapshotMeta meta, std::string tmp, int fd, std::uint64_t header_bytes)
+      : store_(store), meta_(std::move(meta)), tmp_(std::move(tmp)), fd_(fd), buf_(fd, header_bytes), stream_(&buf_) {}
+  ~FileSnapshotWriter() override {
+    if (fd_ >= 0) ::close(fd_);
+    if (!committed_) ::unlink(tmp_.c_str());
+  }
+  std::ostream& stream() override { return stream_; }
+  Status commit() override {
+    if (committed_ || fd_ < 0) return Status(ErrorCode::kInvalidArgument, "snapshot already committed or failed");
+    stream_.flush();
+    if (!buf_.flush_all() || !stream_) return io_error("cannot write snapshot", tmp_);
+    std::string footer;
+    put_u64(footer, buf_.bytes());
+    put_u32(footer, buf_.crc());
+    footer.append(kFooterMagic, kMagicBytes);
+    if (!pwrite_all(fd_, footer.data(), footer.size(), buf_.end())) return io_error("cannot write snapshot", tmp_);
+    if (::fsync(fd_) != 0) return io_error("cannot fsync snapshot", tmp_);
+    ::close(fd_);
+    fd_ = -1;
+    if (Status s = store_->publish(tmp_, meta_); !s.is_ok()) return s;
+    committed_ = true;
+    return Status::ok();
+  }
+
+ private:
+  FileStore* store_;
+  SnapshotMeta meta_;
+  std::string tmp_;
+  int fd_;
+  BodyWriteBuf buf_;  // checksums exactly the body: the header is written beside it
+  std::ostream stream_;
+  bool committed_ = false;
+};
+
+class FileIncoming final : public IncomingSnapshot {
+ public:
+  FileIncoming(SnapshotMeta meta, std::string path, int fd, std::uint64_t total, std::uint64_t received)
+      : meta_(std::move(meta)), path_(std::move(path)), fd_(fd), total_(total), received_(received) {}
+  ~FileIncoming() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  const SnapshotMeta& meta() const override { return meta_; }
+  std::uint64_t total_size() const override { return total_; }
+  std::uint64_t received() const override { return received_; }
+  Status write(std::uint64_t offset, std::string_view bytes) override {
+    if (offset != received_ || offset + bytes.size() > total_) {
+      return Status(ErrorCode::kInvalidArgument, "chunk at " + std::to_string(offset) + " does not continue the " +
+                                                     std::to_string(received_) + " bytes received");
+    }
+    if (!pwrite_all(fd_, bytes.data(), bytes.size(), offset)) return io_error("cannot write incoming snapshot", path_);
+    received_ += bytes.size();
+    return Status::ok();
+  }
+  Status finish() override {
+    if (received_ != total_) return Status(ErrorCode::kInvalidArgument, "incoming snapshot is incomplete");
+    Status s = ::fsync(fd_) == 0 ? Status::ok() : io_error("cannot fsync incoming snapshot", path_);
+    if (s.is_ok()) {
+      auto reader = SnapshotReader::open(path_);
+      s = reader.is_ok() ? reader.value()->verify() : reader.status();
+      if (s.is_ok() && !(reader.value()->meta() == meta_)) {
+        s = Status(ErrorCode::kCorruption, "incoming snapshot's header names another snapshot");
+      }
+    }
+    if (!s.is_ok()) {
+      ::unlink(path_.c_str());
+      received_ = 0;
+      ::close(fd_);
+      fd_ = -1;
+    }
+    return s;
+  }
+
+ private:
+  SnapshotMeta meta_;
+  std::string path_;
+  int fd_;
+  std::uint64_t total_;
+  std::uint64_t received_;
+};
+
+Status FileStore::scan() {
+  DIR* d = ::opendir(dir_.c_str());
+  if (d == nullptr) return io_error("cannot list", dir_);
+  std::map<Index, std::pair<Term, std::string>> snapshots;
+  std::vector<std::string> leftovers;
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    Index index = 0;
+    Term term = 0;
+    if (parse_name(name, "snapshot", ".snap", index, term)) {
+      snapshots[index] = {term, name};
+    } else if (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) {
+      leftovers.push_back(name);
+    }
+  }
+  ::closedir(d);
+  for (const std::string& name : leftovers) ::unlink(path(name).c_str());
+  if (snapshots.empty()) return Status::ok();
+  auto newest = std::prev(snapshots.end());
+  auto reader = SnapshotReader::open(path(newest->second.second));
+  if (!reader.is_ok()) return reader.status();
+  if (reader.value()->meta().last_index != newest->first || reader.value()->meta().last_term != newest->second.first) {
+    return Status(ErrorCode::kCorruption, "snapshot " + newest->second.second + " holds another snapshot's header");
+  }
+  latest_ = SnapshotFile{reader.value()->meta(), path(newest->second.second), reader.value()->file_size()};
+  for (auto it = snapshots.begin(); it != newest; ++it) ::unlink(path(it->second.second).c_str());
+  return Status::ok();
+}
+
+Result<std::unique_ptr<SnapshotWriter>> FileStore::create(const SnapshotMeta& meta) {
+  const std::string tmp = path(file_name("snapshot", meta, ".snap.tmp"));
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return io_error("cannot create", tmp);
+  const std::string header = encode_header(meta);
+  if (!pwrite_all(fd, header.data(), header.size(), 0)) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return io_error("cannot write", tmp);
+  }
+  return std::unique_ptr<SnapshotWriter>(std::make_unique<FileSnapshotWriter>(this, meta, tmp, fd, header.size()));
+}
+
+Result<std::unique_ptr<IncomingSnapshot>> FileStore::receive(const SnapshotMeta& meta, std::uint64_t total_size) {
+  const std::string name = file_name("incoming", meta, ".part");
+  std::lock_guard<std::mutex> lock(mu_);
+  DIR* d = ::opendir(dir_.c_str());
+  if (d == nullptr) return io_error("cannot list", dir_);
+  while (dirent* e = ::readdir(d)) {
+    const std::string other = e->d_name;
+    if (other != name && other.rfind("incoming-", 0) == 0) ::unlink(path(other).c_str());
+  }
+  ::closedir(d);
+  const std::string p = path(name);
+  const int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return io_error("cannot create", p);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return io_error("cannot stat", p);
+  }
+  std::uint64_t have = static_cast<std::uint64_t>(st.st_size);
+  if (have > total_size) {
+    // Another transfer of the same snapshot name with a different size: start over.
+    if (::ftruncate(fd, 0) != 0) {
+      ::close(fd);
+      return io_error("cannot truncate", p);
+    }
+    have = 0;
+  }
+  return std::unique_ptr<IncomingSnapshot>(std::make_unique<FileIncoming>(meta, p, fd, total_size, have));
+}
+
+Status FileStore::install(const SnapshotMeta& meta) {
+  return publish(path(file_name("incoming", meta, ".part")), meta);
+}
+
+Status FileStore::publish(const std::string& from, const SnapshotMeta& meta) {
+  const std::string name = file_name("snapshot", meta, ".snap");
+  std::lock_guard<std::mutex> lock(mu_);
+  if (latest_ && latest_->meta.last_index > meta.last_index) {
+    // A newer snapshot became durable meanwhile (installed from the leader while this one was being written).
+    ::unlink(from.c_str());
+    return Status::ok();
+  }
+  if (::rename(from.c_str(), path(name).c_str()) != 0) return io_error("cannot rename snapshot to", path(name));
+  if (Status s = fsync_directory(dir_); !s.is_ok()) return s;
+  struct stat st;
+  if (::stat(path(name).c_str(), &st) != 0) return io_error("cannot stat", path(name));
+  const std::optional<SnapshotFile> previous = latest_;
+  latest_ = SnapshotFile{meta, path(name), static_cast<std::uint64_t>(st.st_size)};
+  // Only now, with the new one durable, may the old one go. (A reader that has it open keeps reading it.)
+  if (previous && previous->path != latest_->path) ::unlink(previous->path.c_str());
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SnapshotReader>> SnapshotReader::open(const std::string& path) {
+  auto r = std::make_unique<FileSnapshotReader>();
+  if (Status s = r->load(path); !s.is_ok()) return s;
+  return std::unique_ptr<SnapshotReader>(std::move(r));
+}
+
+Result<std::unique_ptr<SnapshotStore>> SnapshotStore::open(const std::string& directory) {
+  if (::mkdir(directory.c_str(), 0755) != 0) {
+    if (errno != EEXIST) return io_error("cannot create", directory);
+  } else {
+    const std::string parent = directory.substr(0, directory.find_last_of('/'));
+    if (Status s = fsync_directory(parent.empty() || parent == directory ? "." : parent); !s.is_ok()) return s;
+  }
+  auto store = std::make_unique<FileStore>(directory);
+  if (Status s = store->scan(); !s.is_ok()) return s;
+  return std::unique_ptr<SnapshotStore>(std::move(store));
+}
+
+}  // namespace raftkit
