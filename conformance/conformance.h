@@ -21,7 +21,11 @@
 //   corruption     bit flips, zeroed sectors and dropped writes in synced data are reported, never silently
 //                  trimmed (a torn tail of the last write may be);
 //   errors         a failed fsync (EIO) is never acknowledged and stops the adapter; ENOSPC gives an error and
-//                  corrupts nothing.
+//                  corrupts nothing;
+//   snapshots      the log with the snapshot store beside it (adapters/snapshot/snapshot_store.h), as the runtime
+//                  uses them: snapshots taken and the log compacted behind them, snapshots installed past the
+//                  log's end, under process crashes and power loss; after every crash the newest snapshot is
+//                  whole, the log never compacted past it, and snapshot plus log hold every acknowledged entry.
 // Every failure names the rule, the seed and the crash point, and leaves the crash state on disk.
 #pragma once
 
@@ -45,7 +49,7 @@ struct SuiteOptions {
   int crash_points_inside_ops = 12;  // power loss: random trace positions besides every acknowledgement
   bool deep = false;               // 20 seeds, 60 operations, 40 inner crash points
   std::string work_dir;            // default: $TMPDIR/raftkit-conformance-<name>-<pid>
-  std::vector<std::string> levels = {"api", "process-crash", "power-loss", "ordering", "corruption", "errors"};
+  std::vector<std::string> levels = {"api", "process-crash", "power-loss", "ordering", "corruption", "errors", "snapshots"};
   // File names the adapter declares as not holding durable state (LMDB's lock.mdb): left out of the self-check
   // and of damage. The report lists them.
   std::vector<std::string> non_durable_files;

@@ -22,6 +22,11 @@ Status run_op(DurableLog& log, const WorkOp& op) { return op.is_compaction ? log
 }  // namespace
 
 void run_child_if_requested(int argc, char** argv, const AdapterFactory& factory) {
+  for (int i = 1; i + 3 < argc; ++i) {
+    if (std::strcmp(argv[i], kSnapshotChildFlag) == 0) {
+      run_snapshot_child(factory, argv[i + 1], std::strtoull(argv[i + 2], nullptr, 10), std::strtoul(argv[i + 3], nullptr, 10));
+    }
+  }
   for (int i = 1; i + 5 < argc; ++i) {
     if (std::strcmp(argv[i], kCheckFlag) != 0) continue;
     const std::string dir = argv[i + 1];

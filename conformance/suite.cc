@@ -104,6 +104,7 @@ Report run_suite(const AdapterFactory& factory, const SuiteOptions& given) {
     }
   }
   if (wants("errors") && iotrace::interposition_works()) run_error_level(factory, options, results);
+  if (wants("snapshots")) run_snapshot_level(factory, options, results);
   if (!options.non_durable_files.empty()) {
     std::string list;
     for (const std::string& f : options.non_durable_files) list += (list.empty() ? "" : ", ") + f;
@@ -156,7 +157,7 @@ int main_for(int argc, char** argv, const std::string& adapter_name, const Adapt
     } else {
       std::fprintf(stderr,
                    "usage: %s [--seed S] [--seeds N] [--operations N] [--deep] [--levels api,process-crash,"
-                   "power-loss,ordering,corruption,errors] [--work-dir D] [--non-durable FILE] [--verbose]\n",
+                   "power-loss,ordering,corruption,errors,snapshots] [--work-dir D] [--non-durable FILE] [--verbose]\n",
                    argv[0]);
       return 2;
     }

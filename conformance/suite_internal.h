@@ -36,9 +36,13 @@ void run_api_level(const AdapterFactory& factory, const SuiteOptions& options, R
 void run_process_crash_level(const AdapterFactory& factory, const SuiteOptions& options, Results& results);
 void run_power_loss_levels(const AdapterFactory& factory, const SuiteOptions& options, Results& results);
 void run_error_level(const AdapterFactory& factory, const SuiteOptions& options, Results& results);
+void run_snapshot_level(const AdapterFactory& factory, const SuiteOptions& options, Results& results);
+// The snapshot level's workload child: runs the steps, printing each acknowledgement, until killed.
+void run_snapshot_child(const AdapterFactory& factory, const std::string& dir, std::uint64_t seed, std::size_t count);
 
 inline constexpr const char* kChildFlag = "--raftkit-conformance-child";
 inline constexpr const char* kCheckFlag = "--raftkit-conformance-check";
+inline constexpr const char* kSnapshotChildFlag = "--raftkit-conformance-snapshot-child";
 
 // Opens a (damaged) state and checks it in a child process (fork + exec of this executable), so an adapter or
 // engine that crashes on bad data is reported instead of taking the suite down. Returns the verdict ("" if the
