@@ -9,7 +9,10 @@
 //   DELETE /kv/KEY                     -> 200 {"ok":true,"existed":bool}
 //   POST   /cas/KEY  {"expected":"E"|null,"value":"V"} -> 200 {"ok":bool,"value":current}
 //   GET    /leader                     -> {"leader":NAME,"http":ADDR}
-//   GET    /status                     -> {"name","leader","term","commit","applied"}
+//   GET    /status                     -> {"name","leader","term","commit","applied","snapshot_index",
+//                                           "log_first_index","snapshots_installed"}
+// Snapshots: --snapshot-entries N (default 100000) and --trailing-entries N (default 10000) set when a peer
+// snapshots its map and how much log it keeps behind the snapshot.
 // A request to a follower gets 421 {"error":"not_leader","leader":NAME,"http":ADDR} so clients can redirect.
 #include <atomic>
 #include <utility>  // before Asio: Boost 1.74 needs std::exchange declared
@@ -158,6 +161,9 @@ class Server {
       j["term"] = st.term;
       j["commit"] = st.commit;
       j["applied"] = st.applied;
+      j["snapshot_index"] = st.snapshot_index;
+      j["log_first_index"] = st.log_first_index;
+      j["snapshots_installed"] = st.snapshots_installed;
       return reply(http::status::ok, j);
     }
     const bool kv = target.rfind("/kv/", 0) == 0, cas = target.rfind("/cas/", 0) == 0;
@@ -224,6 +230,7 @@ std::atomic<bool> g_stop{false};
 
 int main(int argc, char** argv) {
   std::string name, members_spec, data, engine = "rocksdb", cluster = "kv";
+  PeerOptions o;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
     if (a == "--name") name = v;
@@ -231,14 +238,16 @@ int main(int argc, char** argv) {
     else if (a == "--data") data = v;
     else if (a == "--engine") engine = v;
     else if (a == "--cluster") cluster = v;
+    else if (a == "--snapshot-entries") o.snapshot_entries = std::stoull(v);
+    else if (a == "--trailing-entries") o.trailing_entries = std::stoull(v);
   }
   if (name.empty() || members_spec.empty() || (data.empty() && engine != "memory")) {
     std::fprintf(stderr, "usage: kv_server --name NAME --members ID=NAME@HOST:PORT/HTTPHOST:HTTPPORT,... --data DIR "
-                         "[--engine rocksdb|lmdb|sqlite|memory] [--cluster NAME]\n");
+                         "[--engine rocksdb|lmdb|sqlite|memory] [--cluster NAME] [--snapshot-entries N] "
+                         "[--trailing-entries N]\n");
     return 2;
   }
   const std::vector<Member> members = parse_members(members_spec);
-  PeerOptions o;
   o.name = name;
   o.cluster = cluster;
   o.data_dir = data;

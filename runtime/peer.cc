@@ -1,16 +1,18 @@
 #include "runtime/peer.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <utility>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
-
-#include <sys/stat.h>
 
 #include "adapters/common/log_directory.h"
 #include "adapters/lmdb/lmdb_log.h"
@@ -213,8 +215,13 @@ Status RaftPeer::boot() {
     return Status(ErrorCode::kInvalidArgument, "data_dir is required for a persistent engine");
   }
   if (!options_.data_dir.empty()) {
-    if (::mkdir(options_.data_dir.c_str(), 0755) != 0 && errno != EEXIST) {
-      return Status(ErrorCode::kIo, "cannot create " + options_.data_dir);
+    std::error_code ec;
+    if (std::filesystem::create_directories(options_.data_dir, ec)) {
+      // New directories must survive a power loss before anything inside them is trusted to.
+      const std::string parent = std::filesystem::path(options_.data_dir).parent_path().string();
+      if (Status s = fsync_directory(parent.empty() ? "." : parent); !s.is_ok()) return s;
+    } else if (ec) {
+      return Status(ErrorCode::kIo, "cannot create " + options_.data_dir + ": " + ec.message());
     }
     auto store = SnapshotStore::open(options_.data_dir + "/snapshots");
     if (!store.is_ok()) return store.status();
@@ -594,6 +601,8 @@ void RaftPeer::maybe_start_snapshot() {
   snapshot_running_ = true;
   if (snapshot_thread_.joinable()) snapshot_thread_.join();
   snapshot_thread_ = std::thread([this, meta, view = std::move(view), sessions = std::move(sessions)]() {
+    // Background work: on a busy machine, commands come first.
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
     write_snapshot(meta, *view, sessions);
     snapshot_running_ = false;
   });

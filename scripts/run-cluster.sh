@@ -2,7 +2,8 @@
 # The README's run command: on a fresh Debian 12 machine, installs what is needed, builds, starts a local 3-node
 # cluster of the key-value server (one process per peer, RocksDB logs in a temporary directory, all on 127.0.0.1),
 # runs the original README's script against it over the real network — write, read, a missing key, stop the
-# leader, a new leader elected, read again — printing each step, then stops everything.
+# leader, a new leader elected, read again — then writes enough for the others to snapshot and compact, restarts the
+# old leader and shows it catching up by snapshot; printing each step, then stops everything.
 #
 #   ./scripts/run-cluster.sh               install, build, run
 #   ./scripts/run-cluster.sh --no-build B  use binaries already built in build directory B (the test uses this)
@@ -42,12 +43,15 @@ done
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "starting peer1, peer2, peer3 (RocksDB logs under $work)"
-for i in 1 2 3; do
-  "$server" --name "peer$i" --members "$members" --data "$work/peer$i" >"$work/peer$i.log" 2>&1 &
-  pids[$i]=$!
-  echo "peer$i: pid ${pids[$i]}, HTTP 127.0.0.1:${httpport[$i]}"
-done
+start_peer() {  # small snapshot thresholds, so this short run shows snapshots and compaction
+  "$server" --name "peer$1" --members "$members" --data "$work/peer$1" --snapshot-entries 20 --trailing-entries 5 \
+    >>"$work/peer$1.log" 2>&1 &
+  pids[$1]=$!
+  echo "peer$1: pid ${pids[$1]}, HTTP 127.0.0.1:${httpport[$1]}"
+}
+
+step "starting peer1, peer2, peer3 (RocksDB logs and snapshots under $work; a snapshot every 20 entries)"
+for i in 1 2 3; do start_peer "$i"; done
 
 leader_of() {  # prints the leader's name as seen by the server on HTTP port $1, or nothing
   "$client" --server "127.0.0.1:$1" leader 2>/dev/null | python3 -c 'import sys,json
@@ -105,7 +109,26 @@ out=$("$client" --server "127.0.0.1:${remaining[0]}" get greeting)
 echo "$out"
 echo "$out" | grep -q '"hi"'
 
-step "status of the remaining peers"
+step "40 more writes while $leader is down: the others snapshot and compact their logs past it"
+for k in $(seq 1 40); do "$client" --server "127.0.0.1:${remaining[0]}" put "key$k" "value$k" >/dev/null; done
 for p in "${remaining[@]}"; do "$client" --server "127.0.0.1:$p" status; done
+
+step "restarting $leader on its data: it is behind the leader's log, so it catches up by snapshot"
+start_peer "$n"
+caught_up=""
+for _ in $(seq 1 200); do
+  st=$("$client" --server "127.0.0.1:${httpport[$n]}" status 2>/dev/null || true)
+  if echo "$st" | python3 -c 'import sys,json
+j=json.load(sys.stdin); sys.exit(0 if j["snapshots_installed"] >= 1 and j["applied"] >= j["commit"] > 40 else 1)' 2>/dev/null; then
+    caught_up=yes
+    break
+  fi
+  sleep 0.05
+done
+echo "$st"
+[ -n "$caught_up" ]
+
+step "status of every peer"
+for i in 1 2 3; do "$client" --server "127.0.0.1:${httpport[$i]}" status; done
 
 step "done: stopping the cluster"
