@@ -336,31 +336,54 @@ class FileSnapshotWriter final : public SnapshotWriter {
 
 class FileIncoming final : public IncomingSnapshot {
  public:
-  FileIncoming(SnapshotMeta meta, std::string path, int fd, std::uint64_t total, std::uint64_t received)
-      : meta_(std::move(meta)), path_(std::move(path)), fd_(fd), total_(total), received_(received) {}
+  FileIncoming(SnapshotMeta meta, std::string path, int fd, std::uint64_t total)
+      : meta_(std::move(meta)), path_(std::move(path)), fd_(fd), total_(total) {}
   ~FileIncoming() override {
     if (fd_ >= 0) ::close(fd_);
+  }
+  // Takes over what a partial file from before a restart holds, re-reading it once to rebuild the checksum.
+  Status resume(std::uint64_t have) {
+    std::vector<char> buf(1 << 16);
+    for (std::uint64_t pos = 0; pos < have;) {
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), have - pos));
+      if (!pread_all(fd_, buf.data(), n, pos)) return io_error("cannot read partial snapshot", path_);
+      account(pos, std::string_view(buf.data(), n));
+      pos += n;
+    }
+    received_ = have;
+    return Status::ok();
   }
   const SnapshotMeta& meta() const override { return meta_; }
   std::uint64_t total_size() const override { return total_; }
   std::uint64_t received() const override { return received_; }
   Status write(std::uint64_t offset, std::string_view bytes) override {
-    if (offset != received_ || offset + bytes.size() > total_) {
+    if (fd_ < 0 || offset != received_ || offset + bytes.size() > total_) {
       return Status(ErrorCode::kInvalidArgument, "chunk at " + std::to_string(offset) + " does not continue the " +
                                                      std::to_string(received_) + " bytes received");
     }
     if (!pwrite_all(fd_, bytes.data(), bytes.size(), offset)) return io_error("cannot write incoming snapshot", path_);
+    account(offset, bytes);
     received_ += bytes.size();
+    if (received_ - written_back_ >= (4u << 20)) {  // start writeback early, as for local snapshots
+      ::sync_file_range(fd_, static_cast<off_t>(written_back_), static_cast<off_t>(received_ - written_back_),
+                        SYNC_FILE_RANGE_WRITE);
+      written_back_ = received_;
+    }
     return Status::ok();
   }
   Status finish() override {
     if (received_ != total_) return Status(ErrorCode::kInvalidArgument, "incoming snapshot is incomplete");
     Status s = ::fsync(fd_) == 0 ? Status::ok() : io_error("cannot fsync incoming snapshot", path_);
     if (s.is_ok()) {
+      // The header and footer are read back; the body was checksummed as it arrived, so several GiB are not
+      // read a second time here (a restore verifies the file on disk again as it reads it).
       auto reader = SnapshotReader::open(path_);
-      s = reader.is_ok() ? reader.value()->verify() : reader.status();
+      s = reader.status();
       if (s.is_ok() && !(reader.value()->meta() == meta_)) {
         s = Status(ErrorCode::kCorruption, "incoming snapshot's header names another snapshot");
+      }
+      if (s.is_ok() && !body_checksum_matches(*reader.value())) {
+        s = Status(ErrorCode::kCorruption, "incoming snapshot's body fails its checksum");
       }
     }
     if (!s.is_ok()) {
@@ -373,11 +396,31 @@ class FileIncoming final : public IncomingSnapshot {
   }
 
  private:
+  // Extends the body checksum with the bytes of [offset, offset + n) that lie in the body. Bytes arrive in order,
+  // and the header (which says where the body starts) comes first.
+  void account(std::uint64_t offset, std::string_view bytes) {
+    header_.append(bytes.substr(0, static_cast<std::size_t>(
+                                       std::min<std::uint64_t>(bytes.size(), header_.size() < 12 ? 12 - header_.size() : 0))));
+    if (body_begin_ == 0 && header_.size() >= 12) body_begin_ = 12 + get_le(header_.data() + 8, 4) + 4;
+    if (body_begin_ == 0 || total_ < kFooterBytes) return;
+    const std::uint64_t lo = std::max(offset, body_begin_), hi = std::min(offset + bytes.size(), total_ - kFooterBytes);
+    if (lo < hi) crc_ = crc32c_extend(crc_, bytes.data() + (lo - offset), static_cast<std::size_t>(hi - lo));
+  }
+  bool body_checksum_matches(const SnapshotReader& reader) {
+    char foot[kFooterBytes];
+    return body_begin_ != 0 && pread_all(fd_, foot, sizeof foot, total_ - kFooterBytes) &&
+           static_cast<std::uint32_t>(get_le(foot + 8, 4)) == crc_ && reader.body_size() + body_begin_ + kFooterBytes == total_;
+  }
+
   SnapshotMeta meta_;
   std::string path_;
   int fd_;
   std::uint64_t total_;
-  std::uint64_t received_;
+  std::uint64_t received_ = 0;
+  std::uint64_t written_back_ = 0;
+  std::string header_;            // the first 12 bytes: magic and metadata length
+  std::uint64_t body_begin_ = 0;  // 0 until known
+  std::uint32_t crc_ = 0;
 };
 
 Status FileStore::scan() {
@@ -449,7 +492,9 @@ Result<std::unique_ptr<IncomingSnapshot>> FileStore::receive(const SnapshotMeta&
     }
     have = 0;
   }
-  return std::unique_ptr<IncomingSnapshot>(std::make_unique<FileIncoming>(meta, p, fd, total_size, have));
+  auto incoming = std::make_unique<FileIncoming>(meta, p, fd, total_size);
+  if (Status s = incoming->resume(have); !s.is_ok()) return s;
+  return std::unique_ptr<IncomingSnapshot>(std::move(incoming));
 }
 
 Status FileStore::install(const SnapshotMeta& meta) {
