@@ -10,7 +10,8 @@
 //     no hole. Terms never decrease along the log.
 //   * Hard state: (term, voted_for, commit). term and voted_for are one atomic unit: recovery returns both old or
 //     both new, never a mix (a term without its vote lets a node vote twice in one term).
-//   * Snapshot metadata: (last_index, last_term, configuration) of the newest snapshot the log was compacted to.
+//   * Snapshot metadata: (last_index, last_term, configuration) of the point the log was compacted to: the entries
+//     up to it live in a snapshot (adapters/snapshot/snapshot_store.h), which may reach further.
 //     The log's first index is always snapshot_meta().last_index + 1. A fresh log has last_index = 0.
 //
 // DURABILITY: "durable" means it survives power loss, not just a process crash. When a mutating call returns OK,
@@ -114,8 +115,9 @@ class DurableLog {
   // many entries it carries.
   virtual Status write(const LogWrite& batch) = 0;
 
-  // Records that a snapshot covering everything up to meta.last_index is durable elsewhere, and removes the
-  // entries up to it. meta.last_index may lie beyond last_index() (a snapshot installed from the leader): then the
+  // Records that a snapshot covering everything up to meta.last_index (or further) is durable elsewhere, and
+  // removes the entries up to it. The runtime compacts a few entries behind its newest snapshot (trailing entries
+  // for slow followers), so meta then names an entry of the log, not the snapshot itself. meta.last_index may lie beyond last_index() (a snapshot installed from the leader): then the
   // whole log is discarded and the log restarts empty after it. If the log holds meta.last_index with a different
   // term than meta.last_term, the log after it is discarded too (it cannot match the snapshot). Compacting to an
   // index below the current snapshot point is kInvalidArgument. All-or-nothing.
