@@ -10,5 +10,7 @@ RAFTKIT_COPTS = [
     "-Wcast-align",
     "-Wunused",
     "-Woverloaded-virtual",
+    # aggregates rely on default member initializers for omitted fields
+    "-Wno-missing-field-initializers",
     "-Werror",
 ]

@@ -33,7 +33,7 @@ bool get_list(const std::string& in, std::size_t& pos, std::vector<NodeId>& ids)
   return std::is_sorted(ids.begin(), ids.end()) && std::adjacent_find(ids.begin(), ids.end()) == ids.end();
 }
 
-constexpr std::uint8_t kConfigurationVersion = 1;
+constexpr std::uint8_t kConfigurationVersion = 2;  // 2 added metadata
 
 }  // namespace
 
@@ -68,6 +68,8 @@ std::string encode_configuration(const Configuration& c) {
   put_list(out, c.voters);
   put_list(out, c.voters_outgoing);
   put_list(out, c.learners);
+  put_u64(out, c.metadata.size());
+  out += c.metadata;
   return out;
 }
 
@@ -77,11 +79,26 @@ Result<Configuration> decode_configuration(const std::string& bytes) {
   }
   Configuration c;
   std::size_t pos = 1;
+  std::uint64_t metadata = 0;
   if (!get_list(bytes, pos, c.voters) || !get_list(bytes, pos, c.voters_outgoing) ||
-      !get_list(bytes, pos, c.learners) || pos != bytes.size()) {
+      !get_list(bytes, pos, c.learners) || !get_u64(bytes, pos, metadata) || metadata != bytes.size() - pos) {
     return Status(ErrorCode::kCorruption, "configuration: malformed or unsorted member lists");
   }
+  c.metadata = bytes.substr(pos);
   return c;
+}
+
+Status Configuration::validate() const {
+  if (voters.empty()) return Status(ErrorCode::kInvalidArgument, "configuration: no voters");
+  for (NodeId id : learners) {
+    if (is_voter(id)) {
+      return Status(ErrorCode::kInvalidArgument, "configuration: node " + std::to_string(id) + " is both voter and learner");
+    }
+  }
+  for (NodeId id : members()) {
+    if (id == kNoNode) return Status(ErrorCode::kInvalidArgument, "configuration: node id 0");
+  }
+  return Status::ok();
 }
 
 }  // namespace raftkit

@@ -52,13 +52,22 @@ struct Configuration {
   std::vector<NodeId> voters;
   std::vector<NodeId> voters_outgoing;
   std::vector<NodeId> learners;
+  // Opaque to the core; travels with the configuration through the log and snapshots. The runtime keeps its
+  // members' names and addresses here, so a peer restored from a snapshot knows how to reach everyone.
+  std::string metadata;
 
   bool operator==(const Configuration&) const = default;
+  // Same members in the same roles (metadata aside).
+  bool same_members(const Configuration& o) const {
+    return voters == o.voters && voters_outgoing == o.voters_outgoing && learners == o.learners;
+  }
   bool is_joint() const { return !voters_outgoing.empty(); }
   bool is_voter(NodeId id) const;    // in either half of a joint configuration
   bool is_member(NodeId id) const;   // voter or learner
   std::vector<NodeId> members() const;  // voters, outgoing voters and learners, sorted, unique
   std::string to_string() const;
+  // A configuration the cluster may adopt: at least one voter; learners are not also voters.
+  Status validate() const;
 };
 
 // Compact binary form used in configuration entries and snapshot metadata.

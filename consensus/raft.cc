@@ -86,11 +86,13 @@ void Raft::refresh_configuration() {
     configuration_ = c.value();
     configuration_index_ = i;
     configuration_term_ = e.term;
+    if (role_ == Role::kLeader) sync_progress_with_configuration();
     return;
   }
   configuration_ = log_.start().configuration;
   configuration_index_ = log_.start().last_index;
   configuration_term_ = log_.start().last_term;
+  if (role_ == Role::kLeader) sync_progress_with_configuration();
 }
 
 Configuration Raft::configuration_at(Index index) const {
@@ -332,6 +334,11 @@ Status Raft::step(const Message& m) {
       (m.snapshot.last_index == 0 || m.snapshot.last_term == 0 || m.snapshot.last_term > m.term ||
        m.snapshot.configuration.voters.empty())) {
     return Status(ErrorCode::kInvalidArgument, "snapshot from " + std::to_string(m.from) + " has malformed metadata");
+  }
+  if ((m.type == MessageType::kVote || m.type == MessageType::kPreVote) && !configuration_.is_member(m.from)) {
+    // A removed (or never added) node asking for votes: ignored, so it cannot raise our term and disrupt the
+    // cluster it is no longer part of (thesis 4.2.3).
+    return Status::ok();
   }
   bool handled = false;
   if (Status s = step_by_term(m, handled); !s.is_ok() || handled) return s;

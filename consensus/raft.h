@@ -74,6 +74,9 @@ struct RaftConfig {
   std::uint64_t max_append_bytes = 1ull << 20;          // per AppendEntries message (at least one entry)
   std::uint64_t max_committed_bytes_per_ready = 64ull << 20;
   std::uint64_t seed = 1;         // randomised election timeouts draw from this
+  // A learner whose log is within this many entries of the leader's is promoted to voter automatically, one at a
+  // time (0: learners stay learners until a configuration change promotes them).
+  Index promote_learners_within = 0;
 
   Status validate() const;
 };
@@ -149,6 +152,18 @@ class Raft {
   // The leader's runtime finished streaming a snapshot to `to`: delivered (the follower has stepped it) or failed.
   void report_snapshot(NodeId to, bool delivered);
 
+  // Membership (Raft thesis chapter 4). Proposes `target` (voters and learners; metadata travels along). A change
+  // of at most one voter takes effect directly (a single-server change); anything else goes through a joint
+  // configuration (voters = target, voters_outgoing = current), which the leader leaves by itself once it commits.
+  // A configuration takes effect on every node as soon as it is in its log. Refused with kDropped while another
+  // change is uncommitted or joint, or before this leader has committed an entry of its own term (the known flaw
+  // of single-server changes); kInvalidArgument for an invalid target or a voter demoted straight to learner in a
+  // joint change. A leader that the committed configuration no longer lists hands leadership to an up-to-date
+  // voter and steps down.
+  Proposal propose_configuration(Configuration target);
+  bool configuration_change_pending() const {
+    return configuration_index_ > log_.committed() || configuration_.is_joint();
+  }
   // Output.
   bool has_ready() const;
   Ready ready();
@@ -219,6 +234,10 @@ class Raft {
   void send(Message m);
   void refresh_configuration();
   Configuration configuration_at(Index index) const;
+  // Leader: membership bookkeeping after the configuration or the commit index moved (raft_membership.cc).
+  void sync_progress_with_configuration();
+  void maybe_advance_configuration();
+  void append_configuration(const Configuration& c);
   HardState hard_state() const { return HardState{term_, vote_, log_.committed()}; }
 
   RaftConfig config_;

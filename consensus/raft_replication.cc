@@ -105,6 +105,7 @@ void Raft::on_commit_advanced() {
   for (auto& [id, pr] : progress_) {
     if (id != config_.id) send_append(id, true);
   }
+  maybe_advance_configuration();
 }
 
 void Raft::self_persisted() {
@@ -139,11 +140,19 @@ void Raft::handle_append_response(const Message& m, Progress& pr) {
     pr.inflights.free_le(m.log_index);
   }
   // A follower that was paused missed the commit index we broadcast meanwhile: send it even without entries.
-  if (!maybe_commit() && was_paused) send_append(m.from, true);
+  const bool committed = maybe_commit();
+  // Committing may have changed the configuration (leaving a joint one, or removing us): `pr` may be gone.
+  if (role_ != Role::kLeader || !progress_.count(m.from)) return;
+  if (!committed && was_paused) send_append(m.from, true);
   // Refill the pipeline the acknowledgement just made room in.
   while (send_append(m.from, false)) {
   }
-  if (m.from == transfer_target_ && pr.match == log_.last_index()) {
+  // A learner may now be close enough to promote.
+  if (config_.promote_learners_within > 0 && configuration_.is_member(m.from) && !configuration_.is_voter(m.from)) {
+    maybe_advance_configuration();
+    if (role_ != Role::kLeader || !progress_.count(m.from)) return;
+  }
+  if (m.from == transfer_target_ && progress_.at(m.from).match == log_.last_index()) {
     Message t;
     t.type = MessageType::kTimeoutNow;
     t.to = m.from;

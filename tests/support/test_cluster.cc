@@ -54,6 +54,11 @@ void TestCluster::restart(NodeId id) {
   node.applied.clear();
 }
 
+void TestCluster::add_empty_node(NodeId id) {
+  nodes_[id];
+  restart(id);
+}
+
 Status TestCluster::take_snapshot(NodeId id, Index trailing) {
   TestNode& node = nodes_.at(id);
   const Index applied = node.raft->log().applied();

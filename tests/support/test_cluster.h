@@ -50,6 +50,9 @@ class TestCluster {
   void isolate(NodeId id);
   void cut(NodeId from, NodeId to) { cut_.insert({from, to}); }
   void heal() { cut_.clear(); }
+  // Adds a node with an empty log and no configuration, as a peer that is about to join (it learns everything from
+  // the leader).
+  void add_empty_node(NodeId id);
   // Snapshots the node at its applied index and compacts, keeping `trailing` entries behind the snapshot.
   Status take_snapshot(NodeId id, Index trailing);
   // Whether an InstallSnapshot's stream "reaches" the follower; when false its leader is told the stream failed.
