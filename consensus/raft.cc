@@ -335,9 +335,13 @@ Status Raft::step(const Message& m) {
        m.snapshot.configuration.voters.empty())) {
     return Status(ErrorCode::kInvalidArgument, "snapshot from " + std::to_string(m.from) + " has malformed metadata");
   }
-  if ((m.type == MessageType::kVote || m.type == MessageType::kPreVote) && !configuration_.is_member(m.from)) {
-    // A removed (or never added) node asking for votes: ignored, so it cannot raise our term and disrupt the
-    // cluster it is no longer part of (thesis 4.2.3).
+  if ((m.type == MessageType::kVote || m.type == MessageType::kPreVote) && !configuration_.is_member(m.from) &&
+      !log_.is_up_to_date(m.log_index, m.log_term)) {
+    // A node outside our configuration whose log is behind ours: typically a removed node that never received
+    // the entry removing it (we hold that entry). We would refuse its vote anyway; ignoring the request also keeps
+    // it from raising our term and disrupting the cluster (thesis 4.2.3). A non-member whose log is at least as
+    // up to date as ours may be a voter added by a configuration we have not seen yet: it is heard as usual, or a
+    // lagging node could deny a legitimate candidate its quorum.
     return Status::ok();
   }
   bool handled = false;

@@ -9,6 +9,8 @@
 //   --expect-violations                     exit 0 only if at least one seed FAILED (for the bug tests)
 //   --lease-reads                           lease-based reads, with equal tick rates and no pauses (their assumption)
 //   --no-snapshots                          never snapshot or compact (by default every seed picks tiny thresholds)
+//   --no-churn                              fixed membership (by default learners are added and promoted, voters
+//                                           removed and replaced during the fault phase)
 //
 // Prints one summary line ("simulation: ...") and, for every failing seed, the seed and the violation.
 // Exit status 0 only if every seed passed.
@@ -40,7 +42,7 @@ int main(int argc, char** argv) {
   using namespace raftkit::sim;
   std::vector<std::uint64_t> seeds;
   std::uint64_t count = 0, from = 0;
-  bool from_given = false, verbose = false, expect_violations = false, lease_reads = false, snapshots = true;
+  bool from_given = false, verbose = false, expect_violations = false, lease_reads = false, snapshots = true, churn = true;
   InjectedBug bug = InjectedBug::kNone;
   double minutes = 0;
   std::string history_file, regression_file;
@@ -78,6 +80,8 @@ int main(int argc, char** argv) {
       lease_reads = true;
     } else if (a == "--no-snapshots") {
       snapshots = false;
+    } else if (a == "--no-churn") {
+      churn = false;
     } else if (a == "--expect-violations") {
       expect_violations = true;
     } else if (a == "--verbose") {
@@ -131,6 +135,7 @@ int main(int argc, char** argv) {
     options.bug = bug;
     options.lease_reads = lease_reads;
     options.snapshots = snapshots;
+    options.churn = churn;
     SimResult r = run_simulation(options);
     ++runs;
     total.events += r.stats.events;
@@ -146,6 +151,7 @@ int main(int argc, char** argv) {
     total.leaders_elected += r.stats.leaders_elected;
     total.snapshots_taken += r.stats.snapshots_taken;
     total.snapshots_installed += r.stats.snapshots_installed;
+    total.configuration_changes += r.stats.configuration_changes;
     if (!history_file.empty()) {
       std::ofstream out(history_file);
       out << raftkit::lincheck::to_json_lines(r.history);
@@ -158,7 +164,7 @@ int main(int argc, char** argv) {
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("simulation: %llu seeds, %llu events, %llu messages delivered (%llu dropped, %llu duplicated), "
-              "%llu faults injected (%llu crashes), %llu leaders elected, %llu snapshots taken / %llu installed, "
+              "%llu faults injected (%llu crashes), %llu leaders elected, %llu snapshots taken / %llu installed, %llu configuration changes, "
               "%llu invariant checks, %llu ops ok / %llu failed / %llu unknown, %llu violations, %.1fs\n",
               static_cast<unsigned long long>(runs), static_cast<unsigned long long>(total.events),
               static_cast<unsigned long long>(total.messages_delivered),
@@ -167,6 +173,7 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(total.crashes), static_cast<unsigned long long>(total.leaders_elected),
               static_cast<unsigned long long>(total.snapshots_taken),
               static_cast<unsigned long long>(total.snapshots_installed),
+              static_cast<unsigned long long>(total.configuration_changes),
               static_cast<unsigned long long>(total.invariant_checks), static_cast<unsigned long long>(total.ops_ok),
               static_cast<unsigned long long>(total.ops_failed), static_cast<unsigned long long>(total.ops_unknown),
               static_cast<unsigned long long>(failures), secs);

@@ -153,6 +153,8 @@ class Simulation {
 
   // Faults.
   void inject_fault();
+  void change_membership();
+  Raft* current_leader();
   void heal_everything();
   std::string describe_partition() const;
 
@@ -202,6 +204,7 @@ void Simulation::start_node(Node& n) {
   config.heartbeat_ticks = 2;
   config.max_inflight_messages = 16;
   config.max_append_bytes = 4096;
+  config.promote_learners_within = 5;
   config.seed = random_.next();
   if (options_.lease_reads) config.read_mode = ReadMode::kLeaseBased;
   if (n.durable_snapshot) {
@@ -823,6 +826,57 @@ void Simulation::inject_fault() {
       log_line("fault: network quality restored");
       break;
   }
+  if (options_.churn && random_.chance(350000)) change_membership();
+}
+
+Raft* Simulation::current_leader() {
+  Raft* leader = nullptr;
+  for (auto& [id, n] : nodes_) {
+    if (n.up && !n.paused && n.raft->role() == Role::kLeader && (!leader || n.raft->term() > leader->term())) {
+      leader = n.raft.get();
+    }
+  }
+  return leader;
+}
+
+void Simulation::change_membership() {
+  Raft* leader = current_leader();
+  if (!leader || leader->configuration_change_pending()) return;
+  const Configuration& now = leader->configuration();
+  std::vector<NodeId> outsiders, voters = now.voters;
+  for (const auto& [id, n] : nodes_) {
+    if (!now.is_member(id)) outsiders.push_back(id);
+  }
+  Configuration target = now;
+  std::string what;
+  const std::uint64_t kind = random_.below(3);
+  if (kind == 0 && !outsiders.empty()) {
+    const NodeId add = outsiders[random_.below(outsiders.size())];
+    target.learners.push_back(add);
+    std::sort(target.learners.begin(), target.learners.end());
+    what = "add learner " + std::to_string(add);
+  } else if (kind == 1 && voters.size() > 3) {
+    const NodeId remove = voters[random_.below(voters.size())];  // possibly the leader itself
+    target.voters.erase(std::find(target.voters.begin(), target.voters.end(), remove));
+    what = "remove voter " + std::to_string(remove);
+  } else if (kind == 2 && !outsiders.empty()) {
+    // Replace: one voter out, an outsider in as a voter at once: two voters change, so a joint configuration.
+    const NodeId remove = voters[random_.below(voters.size())];
+    const NodeId add = outsiders[random_.below(outsiders.size())];
+    target.voters.erase(std::find(target.voters.begin(), target.voters.end(), remove));
+    target.voters.push_back(add);
+    std::sort(target.voters.begin(), target.voters.end());
+    what = "replace voter " + std::to_string(remove) + " with " + std::to_string(add);
+  } else {
+    return;
+  }
+  Proposal p = leader->propose_configuration(target);
+  log_line("churn: node " + std::to_string(leader->id()) + " proposes " + what + " (" + target.to_string() + "): " +
+           (p.status.is_ok() ? "accepted at " + std::to_string(p.index) : p.status.to_string()));
+  if (p.status.is_ok()) {
+    ++result_.stats.configuration_changes;
+    process_ready(nodes_.at(leader->id()));
+  }
 }
 
 void Simulation::heal_everything() {
@@ -872,6 +926,15 @@ SimResult Simulation::run() {
   }
   Configuration c;
   for (int i = 1; i <= node_count; ++i) c.voters.push_back(static_cast<NodeId>(i));
+  if (options_.churn) {
+    // Spares: empty logs, no configuration. They do nothing until a leader adds them.
+    for (NodeId id = static_cast<NodeId>(node_count) + 1; id <= static_cast<NodeId>(node_count) + 2; ++id) {
+      Node& n = nodes_[id];
+      n.id = id;
+      n.tick_period = options_.lease_reads ? 10 * kMs : (9 + random_.below(3)) * kMs;
+      start_node(n);
+    }
+  }
   for (NodeId id : c.voters) {
     Node& n = nodes_[id];
     n.id = id;
@@ -961,6 +1024,9 @@ SimResult Simulation::run() {
 }
 
 SimResult Simulation::finish() {
+  for (const auto& [id, n] : nodes_) {
+    if (n.up) log_line("end: " + n.raft->describe());
+  }
   if (result_.ok && healed_) {
     if (!first_ok_after_heal_ || *first_ok_after_heal_ > healed_at_ + options_.liveness_bound_ms * kMs) {
       fail("liveness: no write completed within " + std::to_string(options_.liveness_bound_ms) + "ms of healing");
@@ -973,6 +1039,7 @@ SimResult Simulation::finish() {
     }
     if (!leader) fail("liveness: no leader at the end of the healed phase");
     for (const auto& [id, n] : nodes_) {
+      if (leader && !leader->configuration().is_member(id)) continue;  // removed or never added
       if (result_.ok && n.raft->log().applied() != max_commit) {
         fail("liveness: node " + std::to_string(id) + " applied " + std::to_string(n.raft->log().applied()) +
              " of " + std::to_string(max_commit) + " committed entries after healing");

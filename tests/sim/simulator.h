@@ -33,6 +33,9 @@ struct SimOptions {
   // Snapshots with tiny thresholds (a snapshot every few entries, chosen per seed) and crashes while taking,
   // compacting to and installing them.
   bool snapshots = true;
+  // Membership churn: two spare nodes start outside the cluster; during the fault phase learners are added (and
+  // promoted once caught up), voters removed (the leader included) and replaced (a joint change).
+  bool churn = true;
 };
 
 struct SimStats {
@@ -49,6 +52,7 @@ struct SimStats {
   std::uint64_t leaders_elected = 0;
   std::uint64_t snapshots_taken = 0;
   std::uint64_t snapshots_installed = 0;
+  std::uint64_t configuration_changes = 0;  // proposed and accepted by a leader
 };
 
 struct SimResult {
