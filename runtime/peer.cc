@@ -1,64 +1,20 @@
-#include "runtime/peer.h"
-
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <utility>
-#include <condition_variable>
-#include <deque>
 #include <filesystem>
-#include <functional>
-#include <map>
-#include <mutex>
-#include <thread>
+#include <fstream>
+#include <utility>
 
 #include "adapters/common/log_directory.h"
 #include "adapters/lmdb/lmdb_log.h"
 #include "adapters/memory/memory_log.h"
 #include "adapters/rocksdb/rocksdb_log.h"
-#include "adapters/snapshot/snapshot_store.h"
 #include "adapters/sqlite/sqlite_log.h"
-#include "consensus/raft.h"
-#include "runtime/sessions.h"
-#include "runtime/snapshot_transfer.h"
+#include "runtime/raft_peer.h"
 
 namespace raftkit {
 namespace {
-
-// A request's promise that also holds one of the peer's pending-request slots until it is answered (or dropped).
-class Promise {
- public:
-  explicit Promise(std::atomic<std::size_t>* pending) : pending_(pending) { ++*pending_; }
-  Promise(Promise&& o) noexcept : promise_(std::move(o.promise_)), pending_(std::exchange(o.pending_, nullptr)) {}
-  Promise& operator=(Promise&& o) noexcept {
-    release();
-    promise_ = std::move(o.promise_);
-    pending_ = std::exchange(o.pending_, nullptr);
-    return *this;
-  }
-  ~Promise() { release(); }
-  std::future<Result<std::string>> get_future() { return promise_.get_future(); }
-  void set_value(Result<std::string> r) {
-    promise_.set_value(std::move(r));
-    release();
-  }
-
- private:
-  void release() {
-    if (pending_ != nullptr) --*pending_;
-    pending_ = nullptr;
-  }
-  std::promise<Result<std::string>> promise_;
-  std::atomic<std::size_t>* pending_;
-};
-
-std::future<Result<std::string>> answer_now(raftkit::Status s) {
-  std::promise<Result<std::string>> p;
-  p.set_value(std::move(s));
-  return p.get_future();
-}
 
 Result<std::unique_ptr<DurableLog>> open_log(const PeerOptions& o, NodeId self) {
   auto wrap = [](auto r) -> Result<std::unique_ptr<DurableLog>> {
@@ -115,102 +71,30 @@ Command decode_command(const std::string& payload) {
   return c;
 }
 
-// Work for the apply thread, in log order: a committed entry (with the writer's promise if it was proposed here),
-// a confirmed read waiting for the state machine to reach its index, or a snapshot from the leader to restore.
-struct ApplyItem {
-  enum class Kind { kEntry, kRead, kRestore } kind = Kind::kEntry;
-  Entry entry;
-  std::optional<Promise> promise;
-  Index read_index = 0;
-  std::string query;
-  std::shared_ptr<SnapshotReader> snapshot;  // kRestore: opened when installed, so it cannot vanish meanwhile
-};
+std::optional<NodeId> read_member_id(const std::string& data_dir) {
+  if (data_dir.empty()) return std::nullopt;
+  std::ifstream in(data_dir + "/member");
+  unsigned long long id = 0;
+  if (!(in >> id) || id == 0) return std::nullopt;
+  return static_cast<NodeId>(id);
+}
 
-class RaftPeer final : public Peer {
- public:
-  RaftPeer(PeerOptions options, std::unique_ptr<StateMachine> machine)
-      : options_(std::move(options)), machine_(std::move(machine)) {}
-  ~RaftPeer() override { stop(); }
+// Nothing durable yet: no log entries, no snapshot (a joined peer that crashed before hearing from the leader).
+bool log_is_empty(const PeerOptions& o) {
+  if (o.data_dir.empty()) return true;
+  std::error_code ec;
+  const bool has_snapshot = std::filesystem::exists(o.data_dir + "/snapshots", ec) &&
+                            !std::filesystem::is_empty(o.data_dir + "/snapshots", ec);
+  return !has_snapshot && !std::filesystem::exists(o.data_dir + "/log", ec);
+}
 
-  Status boot();
-  std::future<Result<std::string>> write(std::string command) override { return write(std::move(command), 0, 0); }
-  std::future<Result<std::string>> write(std::string command, std::uint64_t client_id,
-                                         std::uint64_t request_id) override;
-  std::future<Result<std::string>> read(std::string query) override;
-  std::optional<std::string> leader() const override;
-  bool is_leader() const override { return leader_.load() == self_ && self_ != kNoNode; }
-  PeerStatus status() const override {
-    return PeerStatus{term_.load(), commit_.load(), applied_.load(), snapshot_index_.load(), first_index_.load(),
-                      installs_.load()};
-  }
-  void stop() override;
+bool stored_snapshot(const SnapshotStore* store) { return store != nullptr && store->latest().has_value(); }
 
- private:
-  void post(std::function<void()> work);
-  void raft_loop();
-  void on_message(const Message& m);
-  void handle_ready();
-  void install_snapshot(const SnapshotMeta& meta, std::vector<ApplyItem>& items);
-  void fail(const std::string& what);
-  void apply_loop();
-  void apply_entry(ApplyItem& item);
-  Status restore_state(SnapshotReader& reader);
-  void maybe_start_snapshot();
-  void write_snapshot(const SnapshotMeta& meta, StateMachineSnapshot& view, const std::string& sessions);
-  void snapshot_written(const SnapshotMeta& meta);
-  void fail_everything();
+}  // namespace
 
-  PeerOptions options_;
-  std::unique_ptr<StateMachine> machine_;
-  NodeId self_ = kNoNode;
-  std::unique_ptr<DurableLog> log_;
-  std::unique_ptr<Raft> raft_;
-  std::unique_ptr<Transport> transport_;
-  std::unique_ptr<SnapshotStore> store_;  // null when the peer stores nothing (no data_dir): no snapshots
-  std::unique_ptr<SnapshotSender> sender_;
-  std::unique_ptr<SnapshotReceiver> receiver_;
-  std::atomic<std::size_t> pending_{0};  // declared before everything holding a Promise, so it outlives them
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> inbox_;
-  std::atomic<bool> stopping_{false};
-  bool stopped_ = false;
-  std::thread raft_thread_;
-
-  // Raft thread only.
-  std::map<Index, std::pair<Term, Promise>> pending_writes_;
-  std::map<std::uint64_t, std::pair<std::string, Promise>> pending_reads_;
-  std::uint64_t next_read_ = 1;
-
-  std::mutex apply_mu_;
-  std::condition_variable apply_cv_;
-  std::deque<ApplyItem> apply_queue_;
-  std::thread apply_thread_;
-
-  // Apply thread only (and boot, before it starts).
-  Sessions sessions_;
-  Index applied_index_ = 0;
-  Term applied_term_ = 0;
-  Configuration applied_configuration_;
-  Index last_snapshot_index_ = 0;
-  std::uint64_t bytes_since_snapshot_ = 0;
-  std::atomic<bool> snapshot_running_{false};
-  std::thread snapshot_thread_;
-
-  std::atomic<NodeId> leader_{kNoNode};
-  std::atomic<std::uint64_t> term_{0}, commit_{0}, applied_{0};
-  std::atomic<std::uint64_t> snapshot_index_{0}, first_index_{0}, installs_{0};
-};
+namespace internal {
 
 Status RaftPeer::boot() {
-  Configuration configuration;
-  for (const PeerAddress& m : options_.members) {
-    configuration.voters.push_back(m.id);
-    if (m.name == options_.name) self_ = m.id;
-  }
-  std::sort(configuration.voters.begin(), configuration.voters.end());
-  if (self_ == kNoNode) return Status(ErrorCode::kInvalidArgument, "peer '" + options_.name + "' is not among the members");
   if (options_.data_dir.empty() && options_.engine != Engine::kMemory) {
     return Status(ErrorCode::kInvalidArgument, "data_dir is required for a persistent engine");
   }
@@ -223,6 +107,46 @@ Status RaftPeer::boot() {
     } else if (ec) {
       return Status(ErrorCode::kIo, "cannot create " + options_.data_dir + ": " + ec.message());
     }
+  }
+  // Who this peer is: the id it was given when it joined (kept in data_dir), the one the leader gives it now, or
+  // its entry in PeerOptions::members.
+  Configuration bootstrap;
+  std::vector<MemberRecord> initial;
+  const std::optional<NodeId> stored = read_member_id(options_.data_dir);
+  if (!options_.join.empty()) {
+    // Asked even by a peer that joined before and restarted with nothing in its log: the answer is idempotent
+    // and brings the members' addresses.
+    if (!stored || log_is_empty(options_)) {
+      Result<JoinReply> joined = join_cluster();
+      if (!joined.is_ok()) return joined.status();
+      self_ = joined.value().id;
+      for (const PeerAddress& m : joined.value().members) initial.push_back(MemberRecord{m, "", false});
+      if (stored && *stored != self_) {
+        return Status(ErrorCode::kInvalidArgument, "this data directory belongs to member id " +
+                                                       std::to_string(*stored) + ", but the cluster gave id " +
+                                                       std::to_string(self_));
+      }
+    } else {
+      self_ = *stored;
+    }
+  } else {
+    for (const PeerAddress& m : options_.members) {
+      bootstrap.voters.push_back(m.id);
+      initial.push_back(MemberRecord{m, m.name == options_.name ? options_.info : "", false});
+      if (m.name == options_.name) self_ = m.id;
+    }
+    std::sort(bootstrap.voters.begin(), bootstrap.voters.end());
+    bootstrap.metadata = encode_members(initial);
+    if (self_ == kNoNode && stored) self_ = *stored;
+    if (self_ == kNoNode) {
+      return Status(ErrorCode::kInvalidArgument, "peer '" + options_.name + "' is not among the members");
+    }
+  }
+  if (!options_.data_dir.empty() && !stored) {
+    if (Status s = write_file_durably(options_.data_dir, "member", std::to_string(self_) + "\n"); !s.is_ok()) return s;
+  }
+  book_ = initial;
+  if (!options_.data_dir.empty()) {
     auto store = SnapshotStore::open(options_.data_dir + "/snapshots");
     if (!store.is_ok()) return store.status();
     store_ = std::move(store).value();
@@ -238,10 +162,11 @@ Status RaftPeer::boot() {
   auto log = open_log(options_, self_);
   if (!log.is_ok()) return log.status();
   log_ = std::move(log).value();
-  if (log_->last_index() == 0 && log_->hard_state().term == 0) {
-    // Every member bootstraps the same first entry, so their logs agree from the start.
+  if (options_.join.empty() && log_->last_index() == 0 && log_->hard_state().term == 0 && !stored_snapshot(store_.get())) {
+    // Every initial member bootstraps the same first entry, so their logs agree from the start. A joining peer
+    // starts empty and learns everything from the leader.
     LogWrite boot;
-    boot.entries = {Entry{1, 1, EntryKind::kConfiguration, encode_configuration(configuration)}};
+    boot.entries = {Entry{1, 1, EntryKind::kConfiguration, encode_configuration(bootstrap)}};
     boot.hard_state = HardState{1, kNoNode, 0};
     if (Status s = log_->write(boot); !s.is_ok()) return s;
   }
@@ -277,18 +202,23 @@ Status RaftPeer::boot() {
   if (!raft.is_ok()) return raft.status();
   raft_ = std::move(raft).value();
   first_index_ = raft_->log().first_index();
+  if (std::vector<MemberRecord> book = members_of(raft_->configuration()); !book.empty()) book_ = book;
+  configuration_view_ = raft_->configuration();
+  committed_configuration_ = raft_->configuration();
+  *member_ = raft_->configuration().is_member(self_);
 
   TransportOptions t;
   t.cluster = options_.cluster;
   t.self = self_;
   t.self_name = options_.name;
-  for (const PeerAddress& m : options_.members) {
-    if (m.id == self_) {
-      t.listen_host = m.host;
-      t.listen_port = m.port;
-    }
+  t.listen_host = options_.host;
+  t.listen_port = options_.port;
+  if (const MemberRecord* me = find_by_id(book_, self_)) {
+    t.listen_host = me->address.host;
+    t.listen_port = me->address.port;
   }
-  t.peers = options_.members;
+  for (const MemberRecord& m : book_) t.peers.push_back(m.address);
+  t.on_join = [this](const JoinRequest& request) { return answer_join(request); };
   auto transport = Transport::start(t, [this](Message m) { post([this, m = std::move(m)]() { on_message(m); }); });
   if (!transport.is_ok()) return transport.status();
   transport_ = std::move(transport).value();
@@ -317,11 +247,7 @@ std::future<Result<std::string>> RaftPeer::write(std::string command, std::uint6
   post([this, promise, payload = encode_command(command, client_id, request_id)]() mutable {
     Proposal p = raft_->propose(std::move(payload));
     if (!p.status.is_ok()) {
-      std::string msg = p.status.message();
-      for (const PeerAddress& m : options_.members) {
-        if (m.id == p.leader_hint) msg = "not the leader; the leader is " + m.name;
-      }
-      promise->set_value(Status(p.status.code(), msg));
+      promise->set_value(p.status.code() == ErrorCode::kNotLeader ? not_leader_status() : p.status);
       return;
     }
     pending_writes_.emplace(p.index, std::make_pair(p.term, std::move(*promise)));
@@ -351,11 +277,9 @@ std::future<Result<std::string>> RaftPeer::read(std::string query) {
 }
 
 std::optional<std::string> RaftPeer::leader() const {
-  const NodeId id = leader_.load();
-  for (const PeerAddress& m : options_.members) {
-    if (m.id == id) return m.name;
-  }
-  return std::nullopt;
+  std::optional<MemberRecord> m = member_record(leader_.load());
+  if (!m) return std::nullopt;
+  return m->address.name;
 }
 
 void RaftPeer::raft_loop() {
@@ -375,6 +299,7 @@ void RaftPeer::raft_loop() {
     if (now >= next_tick) {
       raft_->tick();
       next_tick += options_.tick;
+      maybe_promote();
       if (sender_ && sender_->active()) {
         std::vector<Message> out;
         for (const SnapshotOutcome& o : sender_->on_timer(now, out)) raft_->report_snapshot(o.follower, o.delivered);
@@ -420,6 +345,8 @@ void RaftPeer::on_message(const Message& m) {
 }
 
 void RaftPeer::handle_ready() {
+  // Connections follow the configuration before anything is sent: appends to a just-added learner must find it.
+  refresh_membership();
   Ready rd = raft_->ready();
   const auto now = std::chrono::steady_clock::now();
   // The core's snapshot requests become streams; everything else leaves at once. The leader's appends leave before
@@ -439,6 +366,7 @@ void RaftPeer::handle_ready() {
   if (rd.role != Role::kLeader && sender_) sender_->abort_all();
   std::vector<ApplyItem> items;
   if (rd.snapshot) {
+    committed_configuration_ = rd.snapshot->configuration;
     install_snapshot(*rd.snapshot, items);
     if (stopping_) return;
   }
@@ -452,6 +380,10 @@ void RaftPeer::handle_ready() {
   // Votes and acknowledgements assert what is now durable.
   transport_->send(rd.messages_after_persist);
   for (Entry& e : rd.committed) {
+    if (e.kind == EntryKind::kConfiguration) {
+      if (Result<Configuration> c = decode_configuration(e.payload); c.is_ok()) committed_configuration_ = c.value();
+      resolve_change(e);
+    }
     ApplyItem item;
     auto it = pending_writes_.find(e.index);
     if (it != pending_writes_.end()) {
@@ -642,6 +574,8 @@ void RaftPeer::snapshot_written(const SnapshotMeta& meta) {
 }
 
 void RaftPeer::fail_everything() {
+  for (auto& [index, change] : pending_changes_) change.second(Status(ErrorCode::kUnavailable, "peer stopped"));
+  pending_changes_.clear();
   for (auto& [index, p] : pending_writes_) p.second.set_value(Status(ErrorCode::kUnavailable, "peer stopped"));
   pending_writes_.clear();
   for (auto& [ctx, p] : pending_reads_) p.second.set_value(Status(ErrorCode::kUnavailable, "peer stopped"));
@@ -671,10 +605,10 @@ void RaftPeer::stop() {
   log_.reset();
 }
 
-}  // namespace
+}  // namespace internal
 
 Result<std::unique_ptr<Peer>> Peer::start(PeerOptions options, std::unique_ptr<StateMachine> machine) {
-  auto peer = std::make_unique<RaftPeer>(std::move(options), std::move(machine));
+  auto peer = std::make_unique<internal::RaftPeer>(std::move(options), std::move(machine));
   if (Status s = peer->boot(); !s.is_ok()) return s;
   return std::unique_ptr<Peer>(std::move(peer));
 }

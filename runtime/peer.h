@@ -66,6 +66,17 @@ struct PeerOptions {
   // The initial cluster configuration: every voter's id, name and address, this peer included. A peer whose log
   // is empty bootstraps it with this configuration; a peer restarting from its log uses what the log holds.
   std::vector<PeerAddress> members;
+  // Joining instead: the Raft address ("host:port") of any member. The peer asks to join (the request finds the
+  // leader), is added as a learner under a new id, catches up by snapshot and log, and is promoted to voter.
+  // host/port are then its own Raft address, and info is kept with it (opaque; the key-value server keeps its HTTP
+  // address there). A peer that joined once restarts as a member without asking again (its id is in data_dir).
+  std::string join;
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  std::string info;
+  std::chrono::milliseconds join_timeout{60000};
+  // A learner added with add_peer() (or by joining) becomes a voter once its log is this close to the leader's.
+  std::uint64_t promote_within = 1000;
   std::chrono::milliseconds tick{10};
   // Requests accepted but not yet answered; beyond it write() and read() answer kUnavailable ("overloaded") at
   // once, so clients sending faster than the cluster commits cannot grow the peer's memory without bound.
@@ -88,6 +99,14 @@ struct PeerOptions {
   std::chrono::milliseconds snapshot_give_up_after{30000};
 };
 
+// A member of the current configuration, as members() reports it.
+struct MemberInfo {
+  PeerAddress address;
+  std::string info;
+  bool voter = false;     // in a joint configuration: a voter of either half
+  bool learner = false;
+};
+
 struct PeerStatus {
   std::uint64_t term = 0;
   std::uint64_t commit = 0;
@@ -95,6 +114,7 @@ struct PeerStatus {
   std::uint64_t snapshot_index = 0;   // the newest durable snapshot's last index
   std::uint64_t log_first_index = 0;  // the first entry still in the log (compaction point + 1)
   std::uint64_t snapshots_installed = 0;  // received from a leader since start
+  bool member = true;   // false once a configuration without this peer is in its log (removed, or not yet added)
 };
 
 class Peer {
@@ -115,6 +135,23 @@ class Peer {
   virtual std::future<Result<std::string>> read(std::string query) = 0;
   // The leader's name as this peer knows it.
   virtual std::optional<std::string> leader() const = 0;
+
+  // Membership, through the leader (kNotLeader names it otherwise). Each future holds the new configuration's
+  // description once the change has committed — for a change of several voters, once the joint configuration has
+  // (the leader then leaves it by itself) — or kDropped while another change is in progress (retry), or
+  // kInvalidArgument. Only one change runs at a time.
+  // Adds a peer (its id is chosen by the leader) as a learner, promoted to voter once caught up.
+  virtual std::future<Result<std::string>> add_peer(PeerAddress peer, std::string info = "") = 0;
+  // Adds a learner that stays one: it receives the log but never votes.
+  virtual std::future<Result<std::string>> add_learner(PeerAddress peer, std::string info = "") = 0;
+  // Removes a member, the leader included (it hands leadership over and steps down once the change commits).
+  virtual std::future<Result<std::string>> remove_peer(std::string name) = 0;
+  // Any new set of voters and learners among known members, at once (through joint consensus if needed).
+  virtual std::future<Result<std::string>> change_configuration(std::vector<std::string> voters,
+                                                                std::vector<std::string> learners) = 0;
+  // This peer asks the leader to remove it.
+  virtual std::future<Result<std::string>> leave() = 0;
+  virtual std::vector<MemberInfo> members() const = 0;
   virtual bool is_leader() const = 0;
   virtual PeerStatus status() const = 0;
   // Stops the peer: pending requests fail with kUnavailable; the log stays on disk for a restart.

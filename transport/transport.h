@@ -3,7 +3,9 @@
 //
 // Each peer keeps one outbound connection to every other peer and accepts theirs. A connection starts with a
 // hello naming the cluster and both peers; a hello from another cluster, or from a peer not in our list, is
-// answered with a refusal naming the reason and closed. Messages are batched per connection (everything queued
+// answered with a refusal naming the reason and closed. The list changes with the cluster's membership
+// (set_peers). A connection may instead carry one join request (a peer asking to join or leave the cluster),
+// answered by TransportOptions::on_join and closed. Messages are batched per connection (everything queued
 // goes in one frame) and framed by wire.h. Sending never blocks: each peer's queue is bounded in bytes, and what
 // does not fit is dropped and counted — Raft retransmits, and a slow or dead peer cannot grow our memory. Lost
 // connections are re-established with exponential backoff.
@@ -31,6 +33,25 @@ struct PeerAddress {
   std::uint16_t port = 0;
 };
 
+// A peer asking to join the cluster (or, with leave, to be removed from it), and the answer.
+struct JoinRequest {
+  std::string cluster;
+  std::string name;
+  std::string host;
+  std::uint16_t port = 0;
+  std::string info;  // opaque, kept with the member's address (the key-value server puts its HTTP address here)
+  bool leave = false;
+};
+
+struct JoinReply {
+  bool ok = false;
+  std::string error;        // when !ok: why ("not the leader", "another change in progress", ...)
+  std::string leader_host;  // when !ok and the leader is known: where to ask instead
+  std::uint16_t leader_port = 0;
+  NodeId id = kNoNode;      // the joining peer's id
+  std::vector<PeerAddress> members;  // every member's address, the joining peer included
+};
+
 struct TransportOptions {
   std::string cluster;
   NodeId self = kNoNode;
@@ -42,6 +63,8 @@ struct TransportOptions {
   std::size_t max_queue_bytes = 64ull << 20;  // per peer; beyond it new messages are dropped
   std::chrono::milliseconds reconnect_min{20};
   std::chrono::milliseconds reconnect_max{1000};
+  // Answers join requests (on a reader thread; may block while the change commits). Unset: they are refused.
+  std::function<JoinReply(const JoinRequest&)> on_join;
 };
 
 struct TransportStats {
@@ -64,10 +87,17 @@ class Transport {
 
   // Queues messages for their destinations (m.to); never blocks. Messages to unknown peers are dropped.
   virtual void send(std::vector<Message> messages) = 0;
+  // Replaces the peer list (this node's own entry is ignored): new peers get a connection, removed ones lose
+  // theirs and are refused from now on, a changed address is reconnected.
+  virtual void set_peers(std::vector<PeerAddress> peers) = 0;
   virtual std::uint16_t port() const = 0;
   virtual TransportStats stats() const = 0;
   // Closes every connection and joins every thread; idempotent. The destructor calls it.
   virtual void stop() = 0;
+
+  // Sends one join request to host:port and waits (at most `timeout`) for the answer.
+  static Result<JoinReply> request_join(const std::string& host, std::uint16_t port, const JoinRequest& request,
+                                        std::chrono::milliseconds timeout);
 };
 
 }  // namespace raftkit

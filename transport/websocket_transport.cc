@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <deque>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <thread>
 
@@ -42,6 +43,7 @@ class WebSocketTransport final : public Transport {
 
   Status listen();
   void send(std::vector<Message> messages) override;
+  void set_peers(std::vector<PeerAddress> peers) override;
   std::uint16_t port() const override { return port_; }
   TransportStats stats() const override;
   void stop() override;
@@ -49,6 +51,7 @@ class WebSocketTransport final : public Transport {
  private:
   struct Outbound {
     PeerAddress address;
+    std::atomic<bool> closing{false};  // removed from the peer list: the writer ends
     std::mutex mu;
     std::condition_variable ready;
     std::deque<Message> queue;
@@ -61,7 +64,9 @@ class WebSocketTransport final : public Transport {
   void serve(tcp::socket socket);
   void write_loop(Outbound& peer);
   bool connect(Outbound& peer, std::unique_ptr<Socket>& ws);
-  const PeerAddress* peer(NodeId id) const;
+  std::optional<PeerAddress> peer(NodeId id) const;
+  void start_outbound(const PeerAddress& p);  // peers_mu_ held
+  void answer_join(Socket& ws, std::string_view payload);
   void track(int fd, bool add);
 
   TransportOptions options_;
@@ -71,7 +76,9 @@ class WebSocketTransport final : public Transport {
   std::uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::thread acceptor_thread_;
+  mutable std::mutex peers_mu_;  // options_.peers and outbound_ change with the membership
   std::map<NodeId, std::unique_ptr<Outbound>> outbound_;
+  std::vector<std::unique_ptr<Outbound>> retired_;  // removed peers' writers, joined at stop()
 
   std::mutex readers_mu_;
   std::vector<std::thread> readers_;
@@ -81,11 +88,49 @@ class WebSocketTransport final : public Transport {
   TransportStats stats_;
 };
 
-const PeerAddress* WebSocketTransport::peer(NodeId id) const {
+std::optional<PeerAddress> WebSocketTransport::peer(NodeId id) const {
+  std::lock_guard<std::mutex> lock(peers_mu_);
   for (const PeerAddress& p : options_.peers) {
-    if (p.id == id) return &p;
+    if (p.id == id) return p;
   }
-  return nullptr;
+  return std::nullopt;
+}
+
+void WebSocketTransport::start_outbound(const PeerAddress& p) {
+  auto out = std::make_unique<Outbound>();
+  out->address = p;
+  Outbound& ref = *out;
+  outbound_[p.id] = std::move(out);
+  ref.writer = std::thread([this, &ref] { write_loop(ref); });
+}
+
+void WebSocketTransport::set_peers(std::vector<PeerAddress> peers) {
+  std::lock_guard<std::mutex> lock(peers_mu_);
+  if (stopping_) return;
+  auto retire = [&](std::map<NodeId, std::unique_ptr<Outbound>>::iterator it) {
+    Outbound& peer = *it->second;
+    peer.closing = true;
+    {
+      std::lock_guard<std::mutex> l(peer.mu);
+      if (peer.socket_fd >= 0) ::shutdown(peer.socket_fd, SHUT_RDWR);
+    }
+    peer.ready.notify_all();
+    retired_.push_back(std::move(it->second));
+    return outbound_.erase(it);
+  };
+  for (auto it = outbound_.begin(); it != outbound_.end();) {
+    auto next = std::find_if(peers.begin(), peers.end(), [&](const PeerAddress& p) { return p.id == it->first; });
+    const PeerAddress& had = it->second->address;
+    if (next == peers.end() || next->host != had.host || next->port != had.port || next->name != had.name) {
+      it = retire(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const PeerAddress& p : peers) {
+    if (p.id != options_.self && !outbound_.count(p.id)) start_outbound(p);
+  }
+  options_.peers = std::move(peers);
 }
 
 Status WebSocketTransport::listen() {
@@ -101,13 +146,9 @@ Status WebSocketTransport::listen() {
   if (ec) return Status(ErrorCode::kIo, "listen on " + options_.listen_host + ":" + std::to_string(options_.listen_port) + ": " + ec.message());
   port_ = acceptor_.local_endpoint().port();
   acceptor_thread_ = std::thread([this] { accept_loop(); });
+  std::lock_guard<std::mutex> lock(peers_mu_);
   for (const PeerAddress& p : options_.peers) {
-    if (p.id == options_.self) continue;
-    auto out = std::make_unique<Outbound>();
-    out->address = p;
-    Outbound& ref = *out;
-    outbound_[p.id] = std::move(out);
-    ref.writer = std::thread([this, &ref] { write_loop(ref); });
+    if (p.id != options_.self) start_outbound(p);
   }
   return Status::ok();
 }
@@ -169,7 +210,9 @@ void WebSocketTransport::serve(tcp::socket socket) {
       auto frame = wire::decode_frame(bytes, options_.max_frame_bytes);
       auto hello = frame.is_ok() && frame.value().type == wire::FrameType::kHello ? wire::decode_hello(frame.value().payload)
                                                                                    : Result<wire::Hello>(Status(ErrorCode::kInvalidArgument, "expected a hello"));
-      if (!frame.is_ok()) {
+      if (frame.is_ok() && frame.value().type == wire::FrameType::kJoin) {
+        answer_join(ws, frame.value().payload);
+      } else if (!frame.is_ok()) {
         count(&TransportStats::malformed_frames);
         refuse(frame.status().message());
       } else if (!hello.is_ok()) {
@@ -179,7 +222,7 @@ void WebSocketTransport::serve(tcp::socket socket) {
         refuse("this is cluster '" + options_.cluster + "', not '" + hello.value().cluster + "'");
       } else if (hello.value().to != options_.self) {
         refuse("this is node " + std::to_string(options_.self) + ", not " + std::to_string(hello.value().to));
-      } else if (const PeerAddress* p = peer(hello.value().from); p == nullptr || p->name != hello.value().from_name) {
+      } else if (auto p = peer(hello.value().from); !p || p->name != hello.value().from_name) {
         refuse("unknown peer '" + hello.value().from_name + "' (id " + std::to_string(hello.value().from) + ")");
       } else {
         from = hello.value().from;
@@ -222,6 +265,23 @@ void WebSocketTransport::serve(tcp::socket socket) {
   track(fd, false);
 }
 
+void WebSocketTransport::answer_join(Socket& ws, std::string_view payload) {
+  JoinReply reply;
+  Result<JoinRequest> request = wire::decode_join(payload);
+  if (!request.is_ok()) {
+    reply.error = request.status().message();
+  } else if (request.value().cluster != options_.cluster) {
+    reply.error = "this is cluster '" + options_.cluster + "', not '" + request.value().cluster + "'";
+  } else if (!options_.on_join) {
+    reply.error = "this peer does not accept join requests";
+  } else {
+    reply = options_.on_join(request.value());
+  }
+  beast::error_code ignored;
+  ws.write(net::buffer(wire::encode_join_reply(reply)), ignored);
+  ws.close(websocket::close_code::normal, ignored);
+}
+
 bool WebSocketTransport::connect(Outbound& peer, std::unique_ptr<Socket>& ws) {
   beast::error_code ec;
   tcp::resolver resolver(ioc_);
@@ -257,7 +317,7 @@ void WebSocketTransport::write_loop(Outbound& peer) {
   auto backoff = options_.reconnect_min;
   bool connected = false;
   bool first_attempt = true;
-  while (!stopping_) {
+  while (!stopping_ && !peer.closing) {
     if (!connected) {
       if (!first_attempt) {
         std::lock_guard<std::mutex> s(stats_mu_);
@@ -269,7 +329,7 @@ void WebSocketTransport::write_loop(Outbound& peer) {
         ws.reset();
         std::unique_lock<std::mutex> lock(peer.mu);
         peer.socket_fd = -1;
-        peer.ready.wait_for(lock, backoff, [&] { return stopping_.load(); });
+        peer.ready.wait_for(lock, backoff, [&] { return stopping_ || peer.closing; });
         backoff = std::min(backoff * 2, options_.reconnect_max);
         continue;
       }
@@ -279,7 +339,8 @@ void WebSocketTransport::write_loop(Outbound& peer) {
     std::size_t bytes = 0;
     {
       std::unique_lock<std::mutex> lock(peer.mu);
-      peer.ready.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping_ || !peer.queue.empty(); });
+      peer.ready.wait_for(lock, std::chrono::milliseconds(100),
+                          [&] { return stopping_ || peer.closing || !peer.queue.empty(); });
       // Everything queued goes in one frame, up to the frame limit.
       while (!peer.queue.empty() && (batch.empty() || bytes + message_bytes(peer.queue.front()) <= options_.max_frame_bytes / 2)) {
         bytes += message_bytes(peer.queue.front());
@@ -307,6 +368,7 @@ void WebSocketTransport::write_loop(Outbound& peer) {
 }
 
 void WebSocketTransport::send(std::vector<Message> messages) {
+  std::lock_guard<std::mutex> peers_lock(peers_mu_);
   for (Message& m : messages) {
     auto it = outbound_.find(m.to);
     if (it == outbound_.end()) continue;
@@ -336,7 +398,10 @@ void WebSocketTransport::stop() {
   if (acceptor_thread_.joinable()) acceptor_thread_.join();
   beast::error_code ignored;
   acceptor_.close(ignored);
-  for (auto& [id, peer] : outbound_) {
+  std::lock_guard<std::mutex> peers_lock(peers_mu_);
+  for (auto& [id, peer] : outbound_) retired_.push_back(std::move(peer));
+  outbound_.clear();
+  for (auto& peer : retired_) {
     {
       std::lock_guard<std::mutex> lock(peer->mu);
       if (peer->socket_fd >= 0) ::shutdown(peer->socket_fd, SHUT_RDWR);  // unblocks a write in progress
@@ -354,6 +419,39 @@ void WebSocketTransport::stop() {
 }
 
 }  // namespace
+
+Result<JoinReply> Transport::request_join(const std::string& host, std::uint16_t port, const JoinRequest& request,
+                                          std::chrono::milliseconds timeout) {
+  net::io_context ioc;
+  beast::error_code ec;
+  tcp::resolver resolver(ioc);
+  auto endpoints = resolver.resolve(host, std::to_string(port), ec);
+  if (ec) return Status(ErrorCode::kUnavailable, "cannot resolve " + host + ": " + ec.message());
+  tcp::socket socket(ioc);
+  net::connect(socket, endpoints, ec);
+  if (ec) return Status(ErrorCode::kUnavailable, "cannot connect to " + host + ":" + std::to_string(port) + ": " + ec.message());
+  // Synchronous Beast calls have no deadline of their own: bound every read and write on the socket.
+  timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  Socket ws(std::move(socket));
+  ws.binary(true);
+  ws.read_message_max(0);
+  ws.handshake(host + ":" + std::to_string(port), "/raftkit", ec);
+  if (!ec) ws.write(net::buffer(wire::encode_join(request)), ec);
+  beast::flat_buffer buffer(1 << 20);
+  if (!ec) ws.read(buffer, ec);
+  if (ec) return Status(ErrorCode::kUnavailable, "join request to " + host + ":" + std::to_string(port) + ": " + ec.message());
+  const std::string bytes = beast::buffers_to_string(buffer.data());
+  auto frame = wire::decode_frame(bytes, 1 << 20);
+  if (!frame.is_ok()) return frame.status();
+  if (frame.value().type == wire::FrameType::kRefusal) {
+    auto reason = wire::decode_refusal(frame.value().payload);
+    return Status(ErrorCode::kInvalidArgument, "refused: " + (reason.is_ok() ? reason.value() : "?"));
+  }
+  if (frame.value().type != wire::FrameType::kJoinReply) return Status(ErrorCode::kInvalidArgument, "not a join reply");
+  return wire::decode_join_reply(frame.value().payload);
+}
 
 Result<std::unique_ptr<Transport>> Transport::start(TransportOptions options, Receiver receiver) {
   if (options.self == kNoNode || options.cluster.empty()) {

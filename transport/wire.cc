@@ -193,7 +193,7 @@ Result<Frame> decode_frame(std::string_view bytes, std::size_t max_payload) {
     return Status(ErrorCode::kInvalidArgument, "wire version " + std::to_string(version) + " is not supported (this "
                                                "peer speaks version " + std::to_string(kVersion) + ")");
   }
-  if (type < static_cast<std::uint8_t>(FrameType::kHello) || type > static_cast<std::uint8_t>(FrameType::kBatch)) {
+  if (type < static_cast<std::uint8_t>(FrameType::kHello) || type > static_cast<std::uint8_t>(FrameType::kJoinReply)) {
     return malformed("unknown frame type " + std::to_string(type));
   }
   if (length > max_payload) {
@@ -237,6 +237,64 @@ Result<std::vector<Message>> decode_batch(std::string_view payload) {
   }
   if (r.remaining() != 0) return malformed(std::to_string(r.remaining()) + " stray bytes after the batch");
   return out;
+}
+
+std::string encode_join(const JoinRequest& request) {
+  Writer w;
+  w.str(request.cluster);
+  w.str(request.name);
+  w.str(request.host);
+  w.u16(request.port);
+  w.str(request.info);
+  w.u8(request.leave ? 1 : 0);
+  return frame(FrameType::kJoin, w.take());
+}
+
+Result<JoinRequest> decode_join(std::string_view payload) {
+  Reader r(payload);
+  JoinRequest q;
+  std::uint8_t leave = 0;
+  if (!r.str(q.cluster) || !r.str(q.name) || !r.str(q.host) || !r.u16(q.port) || !r.str(q.info) || !r.u8(leave) ||
+      r.remaining() != 0 || q.name.empty()) {
+    return malformed("bad join request");
+  }
+  q.leave = leave != 0;
+  return q;
+}
+
+std::string encode_join_reply(const JoinReply& reply) {
+  Writer w;
+  w.u8(reply.ok ? 1 : 0);
+  w.str(reply.error);
+  w.str(reply.leader_host);
+  w.u16(reply.leader_port);
+  w.u64(reply.id);
+  w.u32(static_cast<std::uint32_t>(reply.members.size()));
+  for (const PeerAddress& m : reply.members) {
+    w.u64(m.id);
+    w.str(m.name);
+    w.str(m.host);
+    w.u16(m.port);
+  }
+  return frame(FrameType::kJoinReply, w.take());
+}
+
+Result<JoinReply> decode_join_reply(std::string_view payload) {
+  Reader r(payload);
+  JoinReply a;
+  std::uint8_t ok = 0;
+  std::uint32_t count = 0;
+  if (!r.u8(ok) || !r.str(a.error) || !r.str(a.leader_host) || !r.u16(a.leader_port) || !r.u64(a.id) || !r.u32(count) ||
+      count > r.remaining() / 18) {
+    return malformed("bad join reply");
+  }
+  a.ok = ok != 0;
+  a.members.resize(count);
+  for (PeerAddress& m : a.members) {
+    if (!r.u64(m.id) || !r.str(m.name) || !r.str(m.host) || !r.u16(m.port)) return malformed("bad join reply member");
+  }
+  if (r.remaining() != 0) return malformed("stray bytes after a join reply");
+  return a;
 }
 
 }  // namespace raftkit::wire

@@ -5,6 +5,9 @@
 //   welcome := (empty)                                                           — the hello was accepted
 //   refusal := reason (str)                                                      — and the connection closes
 //   batch   := count u32 | message*                                              — Raft messages, in order
+//   join    := cluster, name, host (str) | port u16 | info (str) | leave u8        — instead of a hello
+//   reply   := ok u8 | error, leader host (str) | leader port u16 | id u64 | count u32 |
+//              (id u64 | name, host (str) | port u16)*                           — the answer; then close
 //   message := type u8 | from, to, term, log_index, log_term, commit u64 | reject u8 | reject_hint, reject_hint_term,
 //              context, sent_at, snapshot index, snapshot term u64 | configuration (str) | entry count u32 |
 //              (index u64 | term u64 | kind u8 | payload str)* | data (str)
@@ -21,6 +24,7 @@
 
 #include "consensus/message.h"
 #include "consensus/status.h"
+#include "transport/transport.h"
 
 namespace raftkit::wire {
 
@@ -28,7 +32,7 @@ inline constexpr std::uint32_t kMagic = 0x31574b52;  // "RKW1" as little-endian 
 inline constexpr std::uint8_t kVersion = 2;  // 2: messages carry snapshot chunk data
 inline constexpr std::size_t kFrameHeader = 16;
 
-enum class FrameType : std::uint8_t { kHello = 1, kWelcome = 2, kRefusal = 3, kBatch = 4 };
+enum class FrameType : std::uint8_t { kHello = 1, kWelcome = 2, kRefusal = 3, kBatch = 4, kJoin = 5, kJoinReply = 6 };
 
 struct Hello {
   std::string cluster;
@@ -53,5 +57,9 @@ Result<Frame> decode_frame(std::string_view bytes, std::size_t max_payload);
 Result<Hello> decode_hello(std::string_view payload);
 Result<std::string> decode_refusal(std::string_view payload);
 Result<std::vector<Message>> decode_batch(std::string_view payload);
+std::string encode_join(const JoinRequest& request);
+std::string encode_join_reply(const JoinReply& reply);
+Result<JoinRequest> decode_join(std::string_view payload);
+Result<JoinReply> decode_join_reply(std::string_view payload);
 
 }  // namespace raftkit::wire

@@ -1,0 +1,183 @@
+// The peer runtime's implementation class (internal to runtime/; the public API is runtime/peer.h). Its methods
+// are split by concern: peer.cc (boot, the Raft loop, applying, snapshots), peer_membership.cc (joining, leaving,
+// configuration changes, the address book).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "adapters/durable_log.h"
+#include "adapters/snapshot/snapshot_store.h"
+#include "consensus/raft.h"
+#include "runtime/membership.h"
+#include "runtime/peer.h"
+#include "runtime/sessions.h"
+#include "runtime/snapshot_transfer.h"
+
+namespace raftkit::internal {
+
+
+// A request's promise that also holds one of the peer's pending-request slots until it is answered (or dropped).
+class Promise {
+ public:
+  explicit Promise(std::atomic<std::size_t>* pending) : pending_(pending) { ++*pending_; }
+  Promise(Promise&& o) noexcept : promise_(std::move(o.promise_)), pending_(std::exchange(o.pending_, nullptr)) {}
+  Promise& operator=(Promise&& o) noexcept {
+    release();
+    promise_ = std::move(o.promise_);
+    pending_ = std::exchange(o.pending_, nullptr);
+    return *this;
+  }
+  ~Promise() { release(); }
+  std::future<Result<std::string>> get_future() { return promise_.get_future(); }
+  void set_value(Result<std::string> r) {
+    promise_.set_value(std::move(r));
+    release();
+  }
+
+ private:
+  void release() {
+    if (pending_ != nullptr) --*pending_;
+    pending_ = nullptr;
+  }
+  std::promise<Result<std::string>> promise_;
+  std::atomic<std::size_t>* pending_;
+};
+
+inline std::future<Result<std::string>> answer_now(raftkit::Status s) {
+  std::promise<Result<std::string>> p;
+  p.set_value(std::move(s));
+  return p.get_future();
+}
+
+// Work for the apply thread, in log order: a committed entry (with the writer's promise if it was proposed here),
+// a confirmed read waiting for the state machine to reach its index, or a snapshot from the leader to restore.
+struct ApplyItem {
+  enum class Kind { kEntry, kRead, kRestore } kind = Kind::kEntry;
+  Entry entry;
+  std::optional<Promise> promise;
+  Index read_index = 0;
+  std::string query;
+  std::shared_ptr<SnapshotReader> snapshot;  // kRestore: opened when installed, so it cannot vanish meanwhile
+};
+
+class RaftPeer final : public Peer {
+ public:
+  RaftPeer(PeerOptions options, std::unique_ptr<StateMachine> machine)
+      : options_(std::move(options)), machine_(std::move(machine)) {}
+  ~RaftPeer() override { stop(); }
+
+  Status boot();
+  std::future<Result<std::string>> write(std::string command) override { return write(std::move(command), 0, 0); }
+  std::future<Result<std::string>> write(std::string command, std::uint64_t client_id,
+                                         std::uint64_t request_id) override;
+  std::future<Result<std::string>> read(std::string query) override;
+  std::optional<std::string> leader() const override;
+  bool is_leader() const override { return leader_.load() == self_ && self_ != kNoNode; }
+  PeerStatus status() const override {
+    return PeerStatus{term_.load(),        commit_.load(),   applied_.load(), snapshot_index_.load(),
+                      first_index_.load(), installs_.load(), member_->load()};
+  }
+  void stop() override;
+
+  // Membership (peer_membership.cc).
+  std::future<Result<std::string>> add_peer(PeerAddress peer, std::string info) override;
+  std::future<Result<std::string>> add_learner(PeerAddress peer, std::string info) override;
+  std::future<Result<std::string>> remove_peer(std::string name) override;
+  std::future<Result<std::string>> change_configuration(std::vector<std::string> voters,
+                                                        std::vector<std::string> learners) override;
+  std::future<Result<std::string>> leave() override;
+  std::vector<MemberInfo> members() const override;
+
+ private:
+  void post(std::function<void()> work);
+  void raft_loop();
+  void on_message(const Message& m);
+  void handle_ready();
+  void install_snapshot(const SnapshotMeta& meta, std::vector<ApplyItem>& items);
+  void fail(const std::string& what);
+  void apply_loop();
+  void apply_entry(ApplyItem& item);
+  Status restore_state(SnapshotReader& reader);
+  void maybe_start_snapshot();
+  void write_snapshot(const SnapshotMeta& meta, StateMachineSnapshot& view, const std::string& sessions);
+  void snapshot_written(const SnapshotMeta& meta);
+  void fail_everything();
+
+  // Membership (peer_membership.cc).
+  using ChangeDone = std::function<void(Result<std::string>)>;
+  Result<JoinReply> join_cluster();
+  JoinReply answer_join(const JoinRequest& request);  // transport thread: waits for the Raft thread
+  void start_join(const JoinRequest& request, const std::shared_ptr<std::promise<JoinReply>>& reply);
+  std::future<Result<std::string>> membership_request(std::function<Result<Configuration>(const Configuration&)> target);
+  void propose_change(const Configuration& target, ChangeDone done);
+  void resolve_change(const Entry& committed);
+  void maybe_promote();
+  void refresh_membership();  // Raft thread: address book and transport follow the configuration
+  Status not_leader_status() const;
+  std::optional<MemberRecord> member_record(NodeId id) const;
+  PeerOptions options_;
+  std::unique_ptr<StateMachine> machine_;
+  NodeId self_ = kNoNode;
+  std::unique_ptr<DurableLog> log_;
+  std::unique_ptr<Raft> raft_;
+  std::unique_ptr<Transport> transport_;
+  std::unique_ptr<SnapshotStore> store_;  // null when the peer stores nothing (no data_dir): no snapshots
+  std::unique_ptr<SnapshotSender> sender_;
+  std::unique_ptr<SnapshotReceiver> receiver_;
+  std::atomic<std::size_t> pending_{0};  // declared before everything holding a Promise, so it outlives them
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> inbox_;
+  std::atomic<bool> stopping_{false};
+  bool stopped_ = false;
+  std::thread raft_thread_;
+
+  // Raft thread only.
+  std::map<Index, std::pair<Term, Promise>> pending_writes_;
+  std::map<std::uint64_t, std::pair<std::string, Promise>> pending_reads_;
+  std::uint64_t next_read_ = 1;
+  std::map<Index, std::pair<Term, ChangeDone>> pending_changes_;  // configuration entries proposed here
+  Configuration committed_configuration_;  // the newest committed configuration entry (or snapshot's)
+  Configuration known_configuration_;      // the two as last given to the transport
+  Configuration known_committed_;
+
+  // The address book: every member's address and info, from the configuration's metadata (or, before the log has
+  // any, from PeerOptions::members or the join reply). Read by API threads.
+  mutable std::mutex book_mu_;
+  std::vector<MemberRecord> book_;
+  Configuration configuration_view_;  // the configuration in effect, for members()
+  std::mutex apply_mu_;
+  std::condition_variable apply_cv_;
+  std::deque<ApplyItem> apply_queue_;
+  std::thread apply_thread_;
+
+  // Apply thread only (and boot, before it starts).
+  Sessions sessions_;
+  Index applied_index_ = 0;
+  Term applied_term_ = 0;
+  Configuration applied_configuration_;
+  Index last_snapshot_index_ = 0;
+  std::uint64_t bytes_since_snapshot_ = 0;
+  std::atomic<bool> snapshot_running_{false};
+  std::thread snapshot_thread_;
+
+  std::atomic<NodeId> leader_{kNoNode};
+  std::atomic<std::uint64_t> term_{0}, commit_{0}, applied_{0};
+  std::atomic<std::uint64_t> snapshot_index_{0}, first_index_{0}, installs_{0};
+  // Shared with leave()'s helper thread, which may outlive a request but not this flag.
+  std::shared_ptr<std::atomic<bool>> member_ = std::make_shared<std::atomic<bool>>(true);
+};
+
+}  // namespace raftkit::internal
