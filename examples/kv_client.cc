@@ -1,6 +1,10 @@
 // kv_client: the command-line client of kv_server. Follows "not leader" answers to the leader.
 //
 //   kv_client --server HOST:PORT put KEY VALUE | get KEY | delete KEY | cas KEY EXPECTED|- NEW | leader | status
+//             | members | join NAME RAFT_HOST:PORT HTTP_HOST:PORT | remove NAME | leave
+// join adds a peer (as a learner, promoted once caught up; start it with kv_server --join to bring it up), remove
+// takes a member out, leave asks the server's own peer to leave. A change answered "dropped" (another change is
+// still committing) is retried.
 //
 // Prints the server's JSON answer. Exit status: 0 success, 1 a definite failure (404, cas mismatch, bad request),
 // 2 unreachable or unknown outcome.
@@ -11,6 +15,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -54,7 +59,8 @@ bool request(const std::string& server, http::verb verb, const std::string& targ
 }
 
 int usage() {
-  std::fputs("usage: kv_client --server HOST:PORT put KEY VALUE | get KEY | delete KEY | cas KEY EXPECTED|- NEW | leader | status\n",
+  std::fputs("usage: kv_client --server HOST:PORT put KEY VALUE | get KEY | delete KEY | cas KEY EXPECTED|- NEW | leader | status\n"
+             "                 | members | join NAME RAFT_HOST:PORT HTTP_HOST:PORT | remove NAME | leave\n",
              stderr);
   return 2;
 }
@@ -84,14 +90,31 @@ int main(int argc, char** argv) {
     target = "/leader";
   } else if (cmd == "status" && argc == 4) {
     target = "/status";
+  } else if (cmd == "members" && argc == 4) {
+    target = "/members";
+  } else if (cmd == "join" && argc == 7) {
+    verb = http::verb::post;
+    target = "/members";
+    body = json{{"name", argv[4]}, {"raft", argv[5]}, {"http", argv[6]}}.dump();
+  } else if (cmd == "remove" && argc == 5) {
+    verb = http::verb::delete_;
+    target = std::string("/members/") + argv[4];
+  } else if (cmd == "leave" && argc == 4) {
+    verb = http::verb::post;
+    target = "/leave";
   } else {
     return usage();
   }
   Answer a;
-  for (int hop = 0; hop < 5; ++hop) {
+  const bool membership = target.rfind("/members", 0) == 0 && verb != http::verb::get;
+  for (int hop = 0; hop < 40; ++hop) {
     if (!request(server, verb, target, body, a)) {
       std::fputs(a.body.c_str(), stdout);
       return 2;
+    }
+    if (membership && a.status == 503 && a.body.find("Dropped") != std::string::npos) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // another change is committing: retry
+      continue;
     }
     if (a.status != 421) break;
     json j = json::parse(a.body, nullptr, false);

@@ -13,7 +13,16 @@
 //                                           "log_first_index","snapshots_installed"}
 // Snapshots: --snapshot-entries N (default 100000) and --trailing-entries N (default 10000) set when a peer
 // snapshots its map and how much log it keeps behind the snapshot.
+//   GET    /members                    -> [{"name","id","raft","http","role"}]
+//   POST   /members  {"name","raft":"H:P","http":"H:P"} -> adds a peer (a learner, promoted once caught up); it
+//                                                         then starts with --join to learn its id and catch up
+//   DELETE /members/NAME               -> removes a member (the leader too: it hands over and steps down)
+//   POST   /leave                      -> this server's peer leaves the cluster
 // A request to a follower gets 421 {"error":"not_leader","leader":NAME,"http":ADDR} so clients can redirect.
+//
+// Joining a running cluster instead of --members:
+//   kv_server --name peer4 --join RAFT_HOST:RAFT_PORT --raft HOST:PORT --http HOST:PORT --data DIR
+// asks the member at RAFT_HOST:RAFT_PORT (any member; the request finds the leader) to add it.
 #include <atomic>
 #include <utility>  // before Asio: Boost 1.74 needs std::exchange declared
 #include <boost/asio.hpp>
@@ -133,9 +142,7 @@ class Server {
       json j = {{"leader", nullptr}, {"http", nullptr}};
       if (auto l = peer_.leader()) {
         j["leader"] = *l;
-        for (const Member& m : members_) {
-          if (m.raft.name == *l) j["http"] = m.http;
-        }
+        j["http"] = http_of(*l);
       }
       return j;
     };
@@ -147,13 +154,52 @@ class Server {
       }
       return reply(http::status::service_unavailable, json{{"error", s.to_string()}});
     };
-    auto wait = [](std::future<Result<std::string>> f) -> Result<std::string> {
-      if (f.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    auto wait = [](std::future<Result<std::string>> f, int seconds = 5) -> Result<std::string> {
+      if (f.wait_for(std::chrono::seconds(seconds)) != std::future_status::ready) {
         return raftkit::Status(ErrorCode::kUnavailable, "timed out (outcome unknown)");
       }
       return f.get();
     };
     if (target == "/leader") return reply(http::status::ok, leader_json());
+    if (target == "/members" && req.method() == http::verb::get) {
+      json list = json::array();
+      for (const MemberInfo& m : peer_.members()) {
+        list.push_back({{"name", m.address.name},
+                        {"id", m.address.id},
+                        {"raft", m.address.host + ":" + std::to_string(m.address.port)},
+                        {"http", m.info},
+                        {"role", m.voter ? "voter" : "learner"}});
+      }
+      return reply(http::status::ok, list);
+    }
+    if (target == "/leave" && req.method() == http::verb::post) {
+      auto r = wait(peer_.leave(), 30);
+      if (!r.is_ok()) return failure(r.status());
+      return reply(http::status::ok, json{{"ok", true}, {"left", name_}});
+    }
+    if (target.rfind("/members", 0) == 0) {
+      Result<std::string> r = raftkit::Status(ErrorCode::kInvalidArgument, "bad members request");
+      if (req.method() == http::verb::post && target == "/members") {
+        json body = json::parse(req.body(), nullptr, false);
+        if (body.is_discarded() || !body.contains("name") || !body.contains("raft") || !body["name"].is_string() ||
+            !body["raft"].is_string()) {
+          return reply(http::status::bad_request, json{{"error", "expected {\"name\", \"raft\": \"host:port\", \"http\"}"}});
+        }
+        const std::string raft = body["raft"];
+        const auto colon = raft.rfind(':');
+        if (colon == std::string::npos) return reply(http::status::bad_request, json{{"error", "raft must be host:port"}});
+        PeerAddress address{0, body["name"], raft.substr(0, colon),
+                            static_cast<std::uint16_t>(std::atoi(raft.c_str() + colon + 1))};
+        r = wait(peer_.add_peer(address, body.value("http", "")), 30);
+      } else if (req.method() == http::verb::delete_ && target.size() > 9) {
+        r = wait(peer_.remove_peer(target.substr(9)), 30);
+      }
+      if (!r.is_ok() && r.status().code() == ErrorCode::kInvalidArgument) {
+        return reply(http::status::bad_request, json{{"error", r.status().message()}});
+      }
+      if (!r.is_ok()) return failure(r.status());
+      return reply(http::status::ok, json{{"ok", true}, {"configuration", r.value()}});
+    }
     if (target == "/status") {
       const PeerStatus st = peer_.status();
       json j = leader_json();
@@ -164,6 +210,7 @@ class Server {
       j["snapshot_index"] = st.snapshot_index;
       j["log_first_index"] = st.log_first_index;
       j["snapshots_installed"] = st.snapshots_installed;
+      j["member"] = st.member;
       return reply(http::status::ok, j);
     }
     const bool kv = target.rfind("/kv/", 0) == 0, cas = target.rfind("/cas/", 0) == 0;
@@ -219,6 +266,17 @@ class Server {
   }
 
  private:
+  // A member's HTTP address: from the configuration (members that joined) or the --members spec.
+  std::string http_of(const std::string& name) const {
+    for (const MemberInfo& m : peer_.members()) {
+      if (m.address.name == name && !m.info.empty()) return m.info;
+    }
+    for (const Member& m : members_) {
+      if (m.raft.name == name) return m.http;
+    }
+    return "";
+  }
+
   Peer& peer_;
   std::string name_;
   std::vector<Member> members_;
@@ -229,7 +287,7 @@ std::atomic<bool> g_stop{false};
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string name, members_spec, data, engine = "rocksdb", cluster = "kv";
+  std::string name, members_spec, data, engine = "rocksdb", cluster = "kv", join, raft_address, http_address;
   PeerOptions o;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
@@ -240,22 +298,35 @@ int main(int argc, char** argv) {
     else if (a == "--cluster") cluster = v;
     else if (a == "--snapshot-entries") o.snapshot_entries = std::stoull(v);
     else if (a == "--trailing-entries") o.trailing_entries = std::stoull(v);
+    else if (a == "--join") join = v;
+    else if (a == "--raft") raft_address = v;
+    else if (a == "--http") http_address = v;
   }
-  if (name.empty() || members_spec.empty() || (data.empty() && engine != "memory")) {
-    std::fprintf(stderr, "usage: kv_server --name NAME --members ID=NAME@HOST:PORT/HTTPHOST:HTTPPORT,... --data DIR "
-                         "[--engine rocksdb|lmdb|sqlite|memory] [--cluster NAME] [--snapshot-entries N] "
+  const bool joining = !join.empty();
+  if (name.empty() || (data.empty() && engine != "memory") || (joining ? raft_address.empty() || http_address.empty()
+                                                                        : members_spec.empty())) {
+    std::fprintf(stderr, "usage: kv_server --name NAME --members ID=NAME@HOST:PORT/HTTPHOST:HTTPPORT,... --data DIR\n"
+                         "       kv_server --name NAME --join HOST:PORT --raft HOST:PORT --http HOST:PORT --data DIR\n"
+                         "       [--engine rocksdb|lmdb|sqlite|memory] [--cluster NAME] [--snapshot-entries N] "
                          "[--trailing-entries N]\n");
     return 2;
   }
-  const std::vector<Member> members = parse_members(members_spec);
+  const std::vector<Member> members = joining ? std::vector<Member>{} : parse_members(members_spec);
   o.name = name;
   o.cluster = cluster;
   o.data_dir = data;
   o.engine = engine == "lmdb" ? Engine::kLmdb : engine == "sqlite" ? Engine::kSqlite : engine == "memory" ? Engine::kMemory : Engine::kRocksDb;
-  std::string http_address;
   for (const Member& m : members) {
     o.members.push_back(m.raft);
+    o.member_info[m.raft.name] = m.http;
     if (m.raft.name == name) http_address = m.http;
+  }
+  if (joining) {
+    const auto colon = raft_address.rfind(':');
+    o.join = join;
+    o.host = raft_address.substr(0, colon);
+    o.port = static_cast<std::uint16_t>(std::stoi(raft_address.substr(colon + 1)));
+    o.info = http_address;
   }
   auto peer = Peer::start(o, std::make_unique<KvMachine>());
   if (!peer.is_ok()) {

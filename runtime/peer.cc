@@ -132,7 +132,9 @@ Status RaftPeer::boot() {
   } else {
     for (const PeerAddress& m : options_.members) {
       bootstrap.voters.push_back(m.id);
-      initial.push_back(MemberRecord{m, m.name == options_.name ? options_.info : "", false});
+      // Every initial member must write the very same bootstrap entry: only what all of them were given goes in.
+      auto info = options_.member_info.find(m.name);
+      initial.push_back(MemberRecord{m, info == options_.member_info.end() ? "" : info->second, false});
       if (m.name == options_.name) self_ = m.id;
     }
     std::sort(bootstrap.voters.begin(), bootstrap.voters.end());

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <future>
+#include <map>
 #include <istream>
 #include <memory>
 #include <optional>
@@ -66,6 +67,9 @@ struct PeerOptions {
   // The initial cluster configuration: every voter's id, name and address, this peer included. A peer whose log
   // is empty bootstraps it with this configuration; a peer restarting from its log uses what the log holds.
   std::vector<PeerAddress> members;
+  // Opaque information kept with each initial member's address, by name (the key-value server keeps HTTP
+  // addresses here). It goes into the bootstrap entry, so it must be the same on every initial member.
+  std::map<std::string, std::string> member_info;
   // Joining instead: the Raft address ("host:port") of any member. The peer asks to join (the request finds the
   // leader), is added as a learner under a new id, catches up by snapshot and log, and is promoted to voter.
   // host/port are then its own Raft address, and info is kept with it (opaque; the key-value server keeps its HTTP

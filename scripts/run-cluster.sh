@@ -3,7 +3,8 @@
 # cluster of the key-value server (one process per peer, RocksDB logs in a temporary directory, all on 127.0.0.1),
 # runs the original README's script against it over the real network — write, read, a missing key, stop the
 # leader, a new leader elected, read again — then writes enough for the others to snapshot and compact, restarts the
-# old leader and shows it catching up by snapshot; printing each step, then stops everything.
+# old leader and shows it catching up by snapshot; a fourth peer joins the running cluster and leaves again; printing
+# each step, then stops everything.
 #
 #   ./scripts/run-cluster.sh               install, build, run
 #   ./scripts/run-cluster.sh --no-build B  use binaries already built in build directory B (the test uses this)
@@ -30,7 +31,7 @@ cleanup() {
 trap cleanup EXIT
 
 ports=($(python3 -c 'import socket
-s=[socket.socket() for _ in range(6)]
+s=[socket.socket() for _ in range(8)]
 [x.bind(("127.0.0.1",0)) for x in s]
 print(" ".join(str(x.getsockname()[1]) for x in s))'))
 members=""
@@ -130,5 +131,28 @@ echo "$st"
 
 step "status of every peer"
 for i in 1 2 3; do "$client" --server "127.0.0.1:${httpport[$i]}" status; done
+
+step "peer4 joins the running cluster through peer1 (kv_server --join): added as a learner, caught up, promoted"
+"$server" --name peer4 --join "127.0.0.1:${ports[0]}" --raft "127.0.0.1:${ports[6]}" --http "127.0.0.1:${ports[7]}" \
+  --data "$work/peer4" --snapshot-entries 20 --trailing-entries 5 >>"$work/peer4.log" 2>&1 &
+pids[4]=$!
+httpport[4]=${ports[7]}
+joined=""
+for _ in $(seq 1 200); do
+  m=$("$client" --server "127.0.0.1:${httpport[1]}" members 2>/dev/null || true)
+  if echo "$m" | python3 -c 'import sys,json
+sys.exit(0 if any(x["name"]=="peer4" and x["role"]=="voter" for x in json.load(sys.stdin)) else 1)' 2>/dev/null; then
+    joined=yes
+    break
+  fi
+  sleep 0.05
+done
+"$client" --server "127.0.0.1:${httpport[1]}" members
+[ -n "$joined" ]
+"$client" --server "127.0.0.1:${httpport[4]}" get greeting
+
+step "peer4 leaves (kv_client leave)"
+"$client" --server "127.0.0.1:${httpport[4]}" leave
+"$client" --server "127.0.0.1:${httpport[1]}" members
 
 step "done: stopping the cluster"
