@@ -458,8 +458,9 @@ void RaftPeer::apply_loop() {
     std::deque<ApplyItem> batch;
     {
       std::unique_lock<std::mutex> lock(apply_mu_);
-      apply_cv_.wait(lock, [&] { return stopping_ || !apply_queue_.empty(); });
+      apply_cv_.wait(lock, [&] { return stopping_ || !apply_queue_.empty() || snapshot_finished_; });
       if (stopping_ && apply_queue_.empty()) break;
+      snapshot_finished_ = false;  // a snapshot ended: the thresholds are looked at again below
       batch.swap(apply_queue_);
     }
     for (ApplyItem& item : batch) {
@@ -538,7 +539,12 @@ void RaftPeer::maybe_start_snapshot() {
     // Background work: on a busy machine, commands come first.
     ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
     write_snapshot(meta, *view, sessions);
-    snapshot_running_ = false;
+    {
+      std::lock_guard<std::mutex> lock(apply_mu_);
+      snapshot_running_ = false;
+      snapshot_finished_ = true;  // entries applied meanwhile may already call for the next snapshot
+    }
+    apply_cv_.notify_one();
   });
 }
 

@@ -171,6 +171,7 @@ class RaftPeer final : public Peer {
   Index last_snapshot_index_ = 0;
   std::uint64_t bytes_since_snapshot_ = 0;
   std::atomic<bool> snapshot_running_{false};
+  bool snapshot_finished_ = false;  // under apply_mu_
   std::thread snapshot_thread_;
 
   std::atomic<NodeId> leader_{kNoNode};

@@ -246,6 +246,11 @@ void WebSocketTransport::serve(tcp::socket socket) {
       ws.close(websocket::close_code::protocol_error, ignored);
       break;
     }
+    if (!peer(from)) {
+      // Removed from the peer list since it connected (its removal committed): cut it off (no close handshake: a
+      // peer that only writes would never answer it); its reconnection is refused at the hello.
+      break;
+    }
     for (Message& m : batch.value()) {
       if (m.from != from || m.to != options_.self) {
         count(&TransportStats::malformed_frames);
@@ -398,10 +403,16 @@ void WebSocketTransport::stop() {
   if (acceptor_thread_.joinable()) acceptor_thread_.join();
   beast::error_code ignored;
   acceptor_.close(ignored);
-  std::lock_guard<std::mutex> peers_lock(peers_mu_);
-  for (auto& [id, peer] : outbound_) retired_.push_back(std::move(peer));
-  outbound_.clear();
-  for (auto& peer : retired_) {
+  // Taken out under the lock, joined without it: readers look peers up (peer()) until they end.
+  std::vector<std::unique_ptr<Outbound>> writers;
+  {
+    std::lock_guard<std::mutex> peers_lock(peers_mu_);
+    for (auto& [id, peer] : outbound_) writers.push_back(std::move(peer));
+    outbound_.clear();
+    for (auto& peer : retired_) writers.push_back(std::move(peer));
+    retired_.clear();
+  }
+  for (auto& peer : writers) {
     {
       std::lock_guard<std::mutex> lock(peer->mu);
       if (peer->socket_fd >= 0) ::shutdown(peer->socket_fd, SHUT_RDWR);  // unblocks a write in progress

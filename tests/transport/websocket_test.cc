@@ -239,3 +239,65 @@ TEST_CASE("transport: a dead peer's queue is bounded, and the excess is dropped"
 }
 
 }  // namespace
+
+namespace {
+
+TEST_CASE("transport: the peer list follows the membership; a removed peer is refused", "[transport][membership]") {
+  Pair p;
+  p.a.transport->send({heartbeat(1, 2, 1)});
+  REQUIRE(p.b.wait_for(1));
+  // b forgets a (a's removal committed): a's connection is cut and its reconnections refused.
+  p.b.transport->set_peers({});
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (p.a.transport->stats().refusals_received == 0 && std::chrono::steady_clock::now() < deadline) {
+    p.a.transport->send({heartbeat(1, 2, 2)});
+    std::this_thread::sleep_for(20ms);
+  }
+  CHECK(p.a.transport->stats().refusals_received > 0);
+  CHECK(p.b.transport->stats().connections_refused > 0);
+  // b learns of a again (re-added): messages flow once more.
+  p.b.transport->set_peers({{1, "node-1", "127.0.0.1", p.a.transport->port()}});
+  const std::size_t before = [&] {
+    std::lock_guard<std::mutex> lock(p.b.mu);
+    return p.b.received.size();
+  }();
+  bool delivered = false;
+  for (int i = 0; i < 200 && !delivered; ++i) {
+    p.a.transport->send({heartbeat(1, 2, 3)});
+    delivered = p.b.wait_for(before + 1, 25ms);
+  }
+  CHECK(delivered);
+}
+
+TEST_CASE("transport: join requests are answered by on_join, or refused for another cluster", "[transport][membership]") {
+  Endpoint e;
+  TransportOptions o = options_for(1, "test", {});
+  o.on_join = [](const JoinRequest& q) {
+    JoinReply r;
+    r.ok = q.name == "newcomer";
+    r.error = r.ok ? "" : "unknown name";
+    r.id = 7;
+    r.members = {PeerAddress{1, "node-1", "127.0.0.1", 1}, PeerAddress{7, q.name, q.host, q.port}};
+    return r;
+  };
+  start(e, o);
+  const std::uint16_t port = e.transport->port();
+  auto ok = Transport::request_join("127.0.0.1", port, JoinRequest{"test", "newcomer", "127.0.0.1", 9, "", false}, 5000ms);
+  REQUIRE(ok.is_ok());
+  CHECK(ok.value().ok);
+  CHECK(ok.value().id == 7);
+  CHECK(ok.value().members.size() == 2);
+  auto refused = Transport::request_join("127.0.0.1", port, JoinRequest{"test", "stranger", "h", 9, "", false}, 5000ms);
+  REQUIRE(refused.is_ok());
+  CHECK_FALSE(refused.value().ok);
+  CHECK(refused.value().error == "unknown name");
+  auto other = Transport::request_join("127.0.0.1", port, JoinRequest{"other", "newcomer", "h", 9, "", false}, 5000ms);
+  REQUIRE(other.is_ok());
+  CHECK_FALSE(other.value().ok);
+  CHECK(other.value().error.find("cluster") != std::string::npos);
+  // Nobody listening: a clear error, not a hang.
+  auto nobody = Transport::request_join("127.0.0.1", 1, JoinRequest{"test", "x", "h", 9, "", false}, 1000ms);
+  CHECK_FALSE(nobody.is_ok());
+}
+
+}  // namespace

@@ -123,3 +123,38 @@ TEST_CASE("wire: random garbage never crashes the decoder", "[wire][input]") {
 }
 
 }  // namespace
+
+TEST_CASE("wire: join requests and replies round-trip; damaged ones are refused", "[wire][membership]") {
+  using namespace raftkit;
+  using namespace raftkit::wire;
+  JoinRequest q{"kv", "peer4", "10.0.0.4", 7004, "10.0.0.4:8004", false};
+  auto f = decode_frame(encode_join(q), 1 << 20);
+  REQUIRE(f.is_ok());
+  CHECK(f.value().type == FrameType::kJoin);
+  auto back = decode_join(f.value().payload);
+  REQUIRE(back.is_ok());
+  CHECK(back.value().name == "peer4");
+  CHECK(back.value().port == 7004);
+  CHECK(back.value().info == "10.0.0.4:8004");
+  CHECK_FALSE(back.value().leave);
+
+  JoinReply a;
+  a.ok = true;
+  a.id = 4;
+  a.members = {PeerAddress{1, "peer1", "10.0.0.1", 7001}, PeerAddress{4, "peer4", "10.0.0.4", 7004}};
+  auto g = decode_frame(encode_join_reply(a), 1 << 20);
+  REQUIRE(g.is_ok());
+  auto reply = decode_join_reply(g.value().payload);
+  REQUIRE(reply.is_ok());
+  CHECK(reply.value().ok);
+  CHECK(reply.value().id == 4);
+  REQUIRE(reply.value().members.size() == 2);
+  CHECK(reply.value().members[1].name == "peer4");
+
+  const std::string payload(g.value().payload);
+  CHECK_FALSE(decode_join_reply(payload.substr(0, payload.size() - 3)).is_ok());
+  CHECK_FALSE(decode_join(std::string_view("\x01\x00\x00\x00", 4)).is_ok());
+  std::string lying = payload;
+  lying[1 + 4 + 4 + 2 + 8] = '\x7f';  // the member count: far more than the bytes hold
+  CHECK_FALSE(decode_join_reply(lying).is_ok());
+}
