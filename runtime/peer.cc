@@ -416,6 +416,11 @@ void RaftPeer::handle_ready() {
     it->second.second.set_value(Status(ErrorCode::kNotLeader, "leadership lost before the read was confirmed"));
     pending_reads_.erase(it);
   }
+  // Published before the apply thread can answer anything of this Ready: a client that sees its write applied
+  // must not then read an older commit index in status().
+  leader_ = rd.leader;
+  term_ = rd.term;
+  commit_ = rd.commit;
   if (!items.empty()) {
     {
       std::lock_guard<std::mutex> lock(apply_mu_);
@@ -423,9 +428,6 @@ void RaftPeer::handle_ready() {
     }
     apply_cv_.notify_one();
   }
-  leader_ = rd.leader;
-  term_ = rd.term;
-  commit_ = rd.commit;
   raft_->advance(rd);
   for (const SnapshotOutcome& o : unsendable) raft_->report_snapshot(o.follower, false);
 }
