@@ -301,6 +301,7 @@ int main(int argc, char** argv) {
     else if (a == "--join") join = v;
     else if (a == "--raft") raft_address = v;
     else if (a == "--http") http_address = v;
+    else if (a == "--unsafe-local-reads") o.unsafe_local_reads = v == "yes";  // a deliberate bug, for tests only
   }
   const bool joining = !join.empty();
   if (name.empty() || (data.empty() && engine != "memory") || (joining ? raft_address.empty() || http_address.empty()

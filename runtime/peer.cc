@@ -266,6 +266,18 @@ std::future<Result<std::string>> RaftPeer::read(std::string query) {
   auto promise = std::make_shared<Promise>(&pending_);
   auto future = promise->get_future();
   post([this, promise, query = std::move(query)]() mutable {
+    if (options_.unsafe_local_reads) {  // the deliberate bug (see PeerOptions): serve whatever is applied here
+      ApplyItem item;
+      item.kind = ApplyItem::Kind::kRead;
+      item.query = std::move(query);
+      item.promise = std::move(*promise);
+      {
+        std::lock_guard<std::mutex> lock(apply_mu_);
+        apply_queue_.push_back(std::move(item));
+      }
+      apply_cv_.notify_one();
+      return;
+    }
     const std::uint64_t ctx = next_read_++;
     if (Status s = raft_->read_index(ctx); !s.is_ok()) {
       std::string msg = "not the leader";

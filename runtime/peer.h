@@ -81,6 +81,9 @@ struct PeerOptions {
   std::chrono::milliseconds join_timeout{60000};
   // A learner added with add_peer() (or by joining) becomes a voter once its log is this close to the leader's.
   std::uint64_t promote_within = 1000;
+  // FOR TESTS ONLY — breaks linearizability on purpose: read() answers from this peer's state at once, on any
+  // peer, without ReadIndex. The Jepsen-style harness runs a server with it to prove its checks catch stale reads.
+  bool unsafe_local_reads = false;
   std::chrono::milliseconds tick{10};
   // Requests accepted but not yet answered; beyond it write() and read() answer kUnavailable ("overloaded") at
   // once, so clients sending faster than the cluster commits cannot grow the peer's memory without bound.

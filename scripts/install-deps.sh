@@ -13,6 +13,7 @@ packages=(
   catch2 libbenchmark-dev nlohmann-json3-dev
   bazel-bootstrap
   python3 gnuplot-nox
+  iproute2 iptables faketime
 )
 
 missing=()

@@ -293,8 +293,23 @@ bool WebSocketTransport::connect(Outbound& peer, std::unique_ptr<Socket>& ws) {
   auto endpoints = resolver.resolve(peer.address.host, std::to_string(peer.address.port), ec);
   if (ec) return false;
   tcp::socket socket(ioc_);
-  net::connect(socket, endpoints, ec);
-  if (ec) return false;
+  // Outbound connections leave from this node's own address when it listens on a specific one, so a peer (and a
+  // firewall rule partitioning the cluster) sees them come from this node rather than from the default address.
+  const auto local = net::ip::make_address(options_.listen_host, ec);
+  if (!ec && !local.is_unspecified()) {
+    for (const auto& endpoint : endpoints) {
+      if (endpoint.endpoint().address().is_v4() != local.is_v4()) continue;
+      socket.open(endpoint.endpoint().protocol(), ec);
+      if (!ec) socket.bind(tcp::endpoint(local, 0), ec);
+      if (!ec) socket.connect(endpoint.endpoint(), ec);
+      if (!ec) break;
+      beast::error_code ignored;
+      socket.close(ignored);
+    }
+  } else {
+    net::connect(socket, endpoints, ec);
+  }
+  if (ec || !socket.is_open()) return false;
   socket.set_option(tcp::no_delay(true), ec);
   {
     std::lock_guard<std::mutex> lock(peer.mu);
