@@ -20,6 +20,7 @@
 
 #include "adapters/snapshot/snapshot_store.h"
 #include "examples/cow_map.h"
+#include "examples/cow_map_snapshot.h"
 #include "runtime/peer.h"
 #include "runtime/snapshot_transfer.h"
 #include "tests/support/ports.h"
@@ -144,17 +145,6 @@ BENCHMARK(BM_SnapshotStream)->Iterations(3)->Unit(benchmark::kMillisecond);
 // ---------------------------------------------------------------------------------------------------------------
 // Clusters
 
-class KvSnapshot : public StateMachineSnapshot {
- public:
-  explicit KvSnapshot(CowMap::Frozen view) : view_(std::move(view)) {}
-  Status write(std::ostream& out) override {
-    return CowMap::write(view_, out) ? Status::ok() : Status(ErrorCode::kIo, "write failed");
-  }
-
- private:
-  CowMap::Frozen view_;
-};
-
 // Commands are "KEY VALUE"; reads are keys.
 class Kv : public StateMachine {
  public:
@@ -167,9 +157,9 @@ class Kv : public StateMachine {
     const std::string* v = data_.find(key);
     return v ? *v : "";
   }
-  std::unique_ptr<StateMachineSnapshot> snapshot() override { return std::make_unique<KvSnapshot>(data_.freeze()); }
+  std::unique_ptr<StateMachineSnapshot> snapshot() override { return std::make_unique<examples::CowMapSnapshot>(data_); }
   Status restore(std::istream& in) override {
-    return data_.read(in) ? Status::ok() : Status(ErrorCode::kCorruption, "bad snapshot");
+    return examples::restore_cow_map(data_, in);
   }
 
  private:

@@ -67,20 +67,16 @@ void run_child_if_requested(int argc, char** argv, const AdapterFactory& factory
   }
 }
 
-std::string check_state_isolated(const SuiteOptions& options, const std::string& dir, std::uint64_t seed,
-                                 std::size_t acked, bool in_flight, bool& opened, std::string& crashed) {
+pid_t spawn_self(const SuiteOptions& options, const std::vector<std::string>& extra, FILE*& out) {
   int pipe_fds[2];
-  opened = false;
-  crashed.clear();
-  if (::pipe(pipe_fds) != 0) return "pipe failed";
+  if (::pipe(pipe_fds) != 0) return -1;
   const pid_t child = ::fork();
   if (child == 0) {
     ::dup2(pipe_fds[1], STDOUT_FILENO);
     ::close(pipe_fds[0]);
     std::vector<std::string> args = {options.executable};
     args.insert(args.end(), options.child_args.begin(), options.child_args.end());
-    args.insert(args.end(), {kCheckFlag, dir, std::to_string(seed), std::to_string(options.operations),
-                             std::to_string(acked), in_flight ? "1" : "0"});
+    args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -88,7 +84,43 @@ std::string check_state_isolated(const SuiteOptions& options, const std::string&
     std::_Exit(127);
   }
   ::close(pipe_fds[1]);
-  FILE* in = ::fdopen(pipe_fds[0], "r");
+  out = ::fdopen(pipe_fds[0], "r");
+  return child;
+}
+
+KilledWorkload kill_during_workload(pid_t child, FILE* in, std::size_t kill_after, Random& random,
+                                    std::uint64_t max_extra_us) {
+  KilledWorkload run;
+  char line[4096];
+  bool killed = false;
+  while (std::fgets(line, sizeof line, in) != nullptr) {
+    if (line[0] == 'E') {
+      run.child_error = line;
+      break;
+    }
+    const bool done = std::strncmp(line, "done", 4) == 0;
+    if (!done) run.acked = std::strtoul(line, nullptr, 10);
+    if (!killed && (run.acked >= kill_after || done)) {
+      std::this_thread::sleep_for(std::chrono::microseconds(random.below(max_extra_us)));
+      ::kill(child, SIGKILL);
+      killed = true;
+    }
+  }
+  if (!killed) ::kill(child, SIGKILL);
+  std::fclose(in);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return run;
+}
+
+std::string check_state_isolated(const SuiteOptions& options, const std::string& dir, std::uint64_t seed,
+                                 std::size_t acked, bool in_flight, bool& opened, std::string& crashed) {
+  opened = false;
+  crashed.clear();
+  FILE* in = nullptr;
+  const pid_t child = spawn_self(options, {kCheckFlag, dir, std::to_string(seed), std::to_string(options.operations),
+                                           std::to_string(acked), in_flight ? "1" : "0"}, in);
+  if (child < 0) return "pipe failed";
   std::string output;
   char buf[4096];
   while (std::fgets(buf, sizeof buf, in) != nullptr) output += buf;
@@ -114,47 +146,15 @@ void run_process_crash_level(const AdapterFactory& factory, const SuiteOptions& 
     const std::string dir = options.work_dir + "/process-crash-" + std::to_string(seed);
     const std::vector<WorkOp> ops = generate_workload(seed, options.operations);
     const std::size_t kill_after = 1 + random.below(ops.size());
-    int pipe_fds[2];
-    if (::pipe(pipe_fds) != 0) {
+    FILE* in = nullptr;
+    const pid_t child = spawn_self(options, {kChildFlag, dir, std::to_string(seed), std::to_string(ops.size())}, in);
+    if (child < 0) {
       results.check(level, "the workload child starts", false, "pipe failed");
       return;
     }
-    const pid_t child = ::fork();
-    if (child == 0) {
-      ::dup2(pipe_fds[1], STDOUT_FILENO);
-      ::close(pipe_fds[0]);
-      std::vector<std::string> args = {options.executable};
-      args.insert(args.end(), options.child_args.begin(), options.child_args.end());
-      args.insert(args.end(), {kChildFlag, dir, std::to_string(seed), std::to_string(ops.size())});
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(options.executable.c_str(), argv.data());
-      std::_Exit(127);
-    }
-    ::close(pipe_fds[1]);
-    FILE* in = ::fdopen(pipe_fds[0], "r");
-    std::size_t acked = 0;
-    std::string child_error;
-    char line[4096];
-    bool killed = false;
-    while (std::fgets(line, sizeof line, in) != nullptr) {
-      if (line[0] == 'E') {
-        child_error = line;
-        break;
-      }
-      if (std::strncmp(line, "done", 4) != 0) acked = std::strtoul(line, nullptr, 10);
-      if (!killed && (acked >= kill_after || std::strncmp(line, "done", 4) == 0)) {
-        // A random extra moment, so the kill lands inside an operation as often as between two.
-        std::this_thread::sleep_for(std::chrono::microseconds(random.below(3000)));
-        ::kill(child, SIGKILL);
-        killed = true;
-      }
-    }
-    if (!killed) ::kill(child, SIGKILL);
-    std::fclose(in);
-    int status = 0;
-    ::waitpid(child, &status, 0);
+    const KilledWorkload run = kill_during_workload(child, in, kill_after, random, 3000);
+    const std::size_t acked = run.acked;
+    const std::string& child_error = run.child_error;
     const std::string context = "seed " + std::to_string(seed) + ", killed after " + std::to_string(acked) +
                                 " acknowledged operations, state kept in " + dir;
     if (!child_error.empty()) {

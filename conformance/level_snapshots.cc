@@ -8,17 +8,13 @@
 //   - the log is never compacted past the newest durable snapshot;
 //   - an install interrupted between the snapshot and the log's compaction is finished by compacting to it;
 //   - snapshot plus log hold every acknowledged entry, with no gap between them.
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <iterator>
 #include <map>
 #include <set>
-#include <thread>
 
 #include "adapters/snapshot/snapshot_store.h"
 #include "conformance/disk_model.h"
@@ -297,44 +293,12 @@ void process_crash(const AdapterFactory& factory, const SuiteOptions& options, s
   const std::string dir = options.work_dir + "/snapshots-kill-" + std::to_string(seed);
   const std::vector<Step> steps = generate(seed, options.operations);
   const std::size_t kill_after = random.below(steps.size());
-  int pipe_fds[2];
-  if (::pipe(pipe_fds) != 0) return results.check(kLevel, "the workload child starts", false, "pipe failed");
-  const pid_t child = ::fork();
-  if (child == 0) {
-    ::dup2(pipe_fds[1], STDOUT_FILENO);
-    ::close(pipe_fds[0]);
-    std::vector<std::string> args = {options.executable};
-    args.insert(args.end(), options.child_args.begin(), options.child_args.end());
-    args.insert(args.end(), {kSnapshotChildFlag, dir, std::to_string(seed), std::to_string(steps.size())});
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(options.executable.c_str(), argv.data());
-    std::_Exit(127);
-  }
-  ::close(pipe_fds[1]);
-  FILE* in = ::fdopen(pipe_fds[0], "r");
-  std::size_t acked = 0;
-  std::string child_error;
-  char line[4096];
-  bool killed = false;
-  while (std::fgets(line, sizeof line, in) != nullptr) {
-    if (line[0] == 'E') {
-      child_error = line;
-      break;
-    }
-    const bool done = std::strncmp(line, "done", 4) == 0;
-    if (!done) acked = std::strtoul(line, nullptr, 10);
-    if (!killed && (acked >= kill_after || done)) {
-      std::this_thread::sleep_for(std::chrono::microseconds(random.below(4000)));
-      ::kill(child, SIGKILL);
-      killed = true;
-    }
-  }
-  if (!killed) ::kill(child, SIGKILL);
-  std::fclose(in);
-  int status = 0;
-  ::waitpid(child, &status, 0);
+  FILE* in = nullptr;
+  const pid_t child = spawn_self(options, {kSnapshotChildFlag, dir, std::to_string(seed), std::to_string(steps.size())}, in);
+  if (child < 0) return results.check(kLevel, "the workload child starts", false, "pipe failed");
+  const KilledWorkload run = kill_during_workload(child, in, kill_after, random, 4000);
+  const std::size_t acked = run.acked;
+  const std::string& child_error = run.child_error;
   const std::string context = "process crash, seed " + std::to_string(seed) + ", killed after " +
                               std::to_string(acked) + " steps, state kept in " + dir;
   results.check(kLevel, "the workload runs (every valid step is accepted)", child_error.empty(), child_error + "; " + context);

@@ -6,7 +6,12 @@
 #include <utility>
 #include <vector>
 
+#include <sys/types.h>
+
+#include <cstdio>
+
 #include "conformance/conformance.h"
+#include "consensus/random.h"
 #include "conformance/workload.h"
 
 namespace raftkit::conformance {
@@ -43,6 +48,21 @@ void run_snapshot_child(const AdapterFactory& factory, const std::string& dir, s
 inline constexpr const char* kChildFlag = "--raftkit-conformance-child";
 inline constexpr const char* kCheckFlag = "--raftkit-conformance-check";
 inline constexpr const char* kSnapshotChildFlag = "--raftkit-conformance-snapshot-child";
+
+// Starts this executable (options.executable, options.child_args, then `extra`) with its standard output on a pipe
+// returned in `out`: fork + exec, never a bare fork of a process whose engine may have started threads. Returns the
+// child's pid, or -1 if no pipe could be made.
+pid_t spawn_self(const SuiteOptions& options, const std::vector<std::string>& extra, FILE*& out);
+
+// Reads a workload child's acknowledgements ("<count>" lines, then "done"; "E ..." on error) and kills it with SIGKILL
+// once kill_after are in, after a random extra moment of up to max_extra_us (so the kill lands inside an operation
+// as often as between two). Reaps the child.
+struct KilledWorkload {
+  std::size_t acked = 0;
+  std::string child_error;
+};
+KilledWorkload kill_during_workload(pid_t child, FILE* in, std::size_t kill_after, Random& random,
+                                    std::uint64_t max_extra_us);
 
 // Opens a (damaged) state and checks it in a child process (fork + exec of this executable), so an adapter or
 // engine that crashes on bad data is reported instead of taking the suite down. Returns the verdict ("" if the

@@ -13,23 +13,13 @@
 #include <thread>
 
 #include "examples/cow_map.h"
+#include "examples/cow_map_snapshot.h"
 #include "runtime/peer.h"
 
 namespace {
 
 using namespace raftkit;
 using namespace std::chrono_literals;
-
-class KvSnapshot : public StateMachineSnapshot {
- public:
-  explicit KvSnapshot(examples::CowMap::Frozen view) : view_(std::move(view)) {}
-  Status write(std::ostream& out) override {
-    return examples::CowMap::write(view_, out) ? Status::ok() : Status(ErrorCode::kIo, "snapshot write failed");
-  }
-
- private:
-  examples::CowMap::Frozen view_;
-};
 
 // The state machine: a map. Writes are "set KEY VALUE", reads are "get KEY". Snapshots share the map's shards
 // copy-on-write, so taking one does not stall writes.
@@ -49,9 +39,9 @@ class KvStore : public StateMachine {
     const std::string* v = data_.find(key);
     return v == nullptr ? "key_not_found" : *v;
   }
-  std::unique_ptr<StateMachineSnapshot> snapshot() override { return std::make_unique<KvSnapshot>(data_.freeze()); }
+  std::unique_ptr<StateMachineSnapshot> snapshot() override { return std::make_unique<examples::CowMapSnapshot>(data_); }
   Status restore(std::istream& in) override {
-    return data_.read(in) ? Status::ok() : Status(ErrorCode::kCorruption, "snapshot does not hold a key-value map");
+    return examples::restore_cow_map(data_, in);
   }
 
  private:

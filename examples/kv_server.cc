@@ -36,6 +36,7 @@
 #include <thread>
 
 #include "examples/cow_map.h"
+#include "examples/cow_map_snapshot.h"
 #include "runtime/peer.h"
 
 namespace {
@@ -46,18 +47,6 @@ namespace http = beast::http;
 using tcp = net::ip::tcp;
 using json = nlohmann::json;
 using namespace raftkit;
-
-// Frozen state written out on the peer's snapshot thread while commands go on.
-class KvSnapshot : public StateMachineSnapshot {
- public:
-  explicit KvSnapshot(examples::CowMap::Frozen view) : view_(std::move(view)) {}
-  Status write(std::ostream& out) override {
-    return examples::CowMap::write(view_, out) ? Status::ok() : Status(ErrorCode::kIo, "snapshot write failed");
-  }
-
- private:
-  examples::CowMap::Frozen view_;
-};
 
 // Commands and queries are JSON documents; results too.
 class KvMachine : public StateMachine {
@@ -88,9 +77,9 @@ class KvMachine : public StateMachine {
     const std::string* v = data_.find(key);
     return v == nullptr ? std::string() : "=" + *v;  // "" means missing
   }
-  std::unique_ptr<StateMachineSnapshot> snapshot() override { return std::make_unique<KvSnapshot>(data_.freeze()); }
+  std::unique_ptr<StateMachineSnapshot> snapshot() override { return std::make_unique<examples::CowMapSnapshot>(data_); }
   Status restore(std::istream& in) override {
-    return data_.read(in) ? Status::ok() : Status(ErrorCode::kCorruption, "snapshot does not hold a key-value map");
+    return examples::restore_cow_map(data_, in);
   }
 
  private:
