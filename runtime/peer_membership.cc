@@ -153,28 +153,27 @@ std::future<Result<std::string>> RaftPeer::membership_request(
   return future;
 }
 
+namespace {
+
+// A new member as a learner (promoted once caught up if `promote`); refused if the name is already a member.
+Result<Configuration> adding(const Configuration& now, const PeerAddress& peer, const std::string& info, bool promote) {
+  const std::vector<MemberRecord> book = members_of(now);
+  const MemberRecord* known = find_by_name(book, peer.name);
+  if (known && now.is_member(known->address.id)) {
+    return Status(ErrorCode::kInvalidArgument, "'" + peer.name + "' is already a member");
+  }
+  NodeId assigned = kNoNode;
+  return with_learner(now, MemberRecord{peer, info, promote}, assigned);
+}
+
+}  // namespace
+
 std::future<Result<std::string>> RaftPeer::add_peer(PeerAddress peer, std::string info) {
-  return membership_request([peer, info](const Configuration& now) -> Result<Configuration> {
-    const std::vector<MemberRecord> book = members_of(now);
-    const MemberRecord* known = find_by_name(book, peer.name);
-    if (known && now.is_member(known->address.id)) {
-      return Status(ErrorCode::kInvalidArgument, "'" + peer.name + "' is already a member");
-    }
-    NodeId assigned = kNoNode;
-    return with_learner(now, MemberRecord{peer, info, true}, assigned);
-  });
+  return membership_request([peer, info](const Configuration& now) { return adding(now, peer, info, true); });
 }
 
 std::future<Result<std::string>> RaftPeer::add_learner(PeerAddress peer, std::string info) {
-  return membership_request([peer, info](const Configuration& now) -> Result<Configuration> {
-    const std::vector<MemberRecord> book = members_of(now);
-    const MemberRecord* known = find_by_name(book, peer.name);
-    if (known && now.is_member(known->address.id)) {
-      return Status(ErrorCode::kInvalidArgument, "'" + peer.name + "' is already a member");
-    }
-    NodeId assigned = kNoNode;
-    return with_learner(now, MemberRecord{peer, info, false}, assigned);
-  });
+  return membership_request([peer, info](const Configuration& now) { return adding(now, peer, info, false); });
 }
 
 std::future<Result<std::string>> RaftPeer::remove_peer(std::string name) {
