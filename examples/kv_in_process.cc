@@ -58,16 +58,21 @@ std::string kv_get(Peer& p, const std::string& k) {
   return r.is_ok() ? r.value() : r.status().to_string();
 }
 
+// Ports for the three peers. They come from below the kernel's ephemeral range (32768 and up), where outgoing
+// connections take their local ports, so a client elsewhere cannot grab one between choosing and binding it; the
+// process id spreads parallel runs apart. A real deployment names its ports in configuration.
 std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  static int next = 20000 + (::getpid() % 4000) * 3;
+  for (;; ++next) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(next));
+    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    if (free) return static_cast<std::uint16_t>(next++);
+  }
 }
 
 }  // namespace

@@ -35,6 +35,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "examples/connection_threads.h"
 #include "examples/cow_map.h"
 #include "examples/cow_map_snapshot.h"
 #include "runtime/peer.h"
@@ -239,7 +240,7 @@ class Server {
     return reply(http::status::ok, json::parse(r.value()));
   }
 
-  void serve(tcp::socket socket) {
+  void serve(tcp::socket& socket) {
     beast::flat_buffer buffer;
     beast::error_code ec;
     for (;;) {
@@ -333,7 +334,7 @@ int main(int argc, char** argv) {
   acceptor.non_blocking(true);
   std::fprintf(stderr, "kv_server %s: raft peer up, HTTP on %s (%s log in %s)\n", name.c_str(), http_address.c_str(),
                engine.c_str(), data.c_str());
-  std::vector<std::thread> connections;
+  examples::ConnectionThreads connections(512);
   while (!g_stop) {
     beast::error_code ec;
     tcp::socket socket(ioc);
@@ -343,10 +344,12 @@ int main(int argc, char** argv) {
       continue;
     }
     socket.non_blocking(false, ec);
-    connections.emplace_back([&server, s = std::move(socket)]() mutable { server.serve(std::move(s)); });
+    connections.spawn(std::move(socket), [&server](tcp::socket& s) { server.serve(s); });
   }
-  peer.value()->stop();
-  for (std::thread& t : connections) t.detach();  // idle keep-alive connections end with the process
+  acceptor.close();
+  connections.shut_down_sockets();
+  peer.value()->stop();  // requests waiting on the peer are answered
+  connections.wait_idle();
   std::fprintf(stderr, "kv_server %s: stopped\n", name.c_str());
   return 0;
 }

@@ -53,6 +53,7 @@ class Cluster:
     def __init__(self, args):
         self.args = args
         self.nodes = [Node(i, args) for i in range(1, args.nodes + 1)]
+        self.crashed = []
         self.spec = ",".join("%d=%s@%s/%s" % (n.index, n.name, n.raft, n.http) for n in self.nodes)
 
     def start(self, node):
@@ -62,6 +63,15 @@ class Cluster:
             cmd += ["--unsafe-local-reads", "yes"]
         node.proc = subprocess.Popen(cmd, stdout=open(node.log, "a"), stderr=subprocess.STDOUT)
         node.paused = False
+
+    def check_exits(self):
+        """Servers that exited without being told to (a crash is a failed run, whatever the history says)."""
+        for n in self.nodes:
+            if n.proc and n.proc.poll() is not None and n.proc.returncode != 0:
+                with open(n.log, errors="replace") as f:
+                    tail = f.read()[-600:]
+                self.crashed.append("%s exited with status %d; log ends: %s" % (n.name, n.proc.returncode, tail))
+                n.proc = None
 
     def kill(self, node):
         if node.proc and node.proc.poll() is None:
@@ -201,6 +211,7 @@ class Nemesis(threading.Thread):
             self.inject()
 
     def inject(self):
+        self.cluster.check_exits()
         nodes = list(self.cluster.nodes)
         self.rng.shuffle(nodes)
         choices = []
@@ -262,6 +273,7 @@ class Nemesis(threading.Thread):
                 self.note("process: SIGCONT %s" % victim.name)
 
     def heal_all(self):
+        self.cluster.check_exits()
         self.heal_network()
         for n in self.cluster.nodes:
             if n.paused:
@@ -349,6 +361,7 @@ def run_inside(args):
             break
         time.sleep(0.2)
     caught_up_s = time.monotonic() - catch_up_start
+    cluster.check_exits()
     cluster.stop_all()
     log.close()
 
@@ -372,11 +385,13 @@ def run_inside(args):
         "detail": "first write completed %.2f s after healing (bound %.0f s)" % (
             (recovered_us or 0) / 1e6, args.recovery_bound) if recovered_us is not None else "no write within the bound"}
     commits = {name: s.get("commit") for name, s in statuses.items()}
-    applied = {name: s.get("applied") for name, s in statuses.items()}
+    applied = {name: s.get("applied", s.get("error")) for name, s in statuses.items()}
     checks["nodes caught up"] = {"passed": all(isinstance(v, int) for v in applied.values()) and
                                  len(set(applied.values())) == 1,
                                  "detail": "applied %s commit %s, %.1f s after the clients stopped (bound %.0f s)" % (
                                      applied, commits, caught_up_s, 3 * args.recovery_bound)}
+    checks["no server crashed"] = {"passed": not cluster.crashed,
+                                   "detail": "; ".join(cluster.crashed) or "every exit was the nemesis's doing"}
     counts = {"ok": 0, "fail": 0, "unknown": 0}
     for op in history:
         counts[op["outcome"]] += 1

@@ -106,6 +106,7 @@ struct Cluster {
       PeerOptions o = options(n);
       o.members = members;
       auto p = Peer::start(o, std::make_unique<Registers>());
+      INFO(n << ": " << (p.is_ok() ? "ok" : p.status().to_string()));
       REQUIRE(p.is_ok());
       peers[n] = std::move(p).value();
     }

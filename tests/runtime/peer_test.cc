@@ -83,6 +83,7 @@ struct Cluster {
     o.members = members;
     if (tweak) tweak(o);
     auto p = Peer::start(o, std::make_unique<KvMachine>());
+    INFO(name << ": " << (p.is_ok() ? "ok" : p.status().to_string()));
     REQUIRE(p.is_ok());
     peers[name] = std::move(p).value();
   }
