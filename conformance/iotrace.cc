@@ -41,6 +41,7 @@ struct State {
   int write_countdown = 0, write_errno = 0;
   int injected = 0;
   std::atomic<int> probe_calls{0};
+  int stream_fd = -1;  // when streaming (start_streaming): records go to this file, not to `trace`
 };
 
 State& state() {
@@ -95,8 +96,26 @@ bool traced(const std::string& path) {
          (path.size() == s.root.size() || path[s.root.size()] == '/');
 }
 
+void write_fully(int fd, const std::string& bytes) {
+  static auto real_write = real<ssize_t (*)(int, const void*, size_t)>("write");
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = real_write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) std::abort();  // a trace with a hole would let the disk model invent a state: stop instead
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+// Called with state().mu held, so records reach the trace in the order they are made.
 void record(Op op) {
   Guard g;
+  if (state().stream_fd >= 0) {
+    const int saved = errno;
+    write_fully(state().stream_fd, encode(op));
+    errno = saved;
+    return;
+  }
   state().trace.push_back(std::move(op));
 }
 
@@ -227,7 +246,86 @@ std::string gather(const struct iovec* iov, int iovcnt, std::size_t limit) {
   return out;
 }
 
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+bool get_u64(const std::string& in, std::size_t& pos, std::uint64_t& v) {
+  if (in.size() - pos < 8) return false;
+  v = 0;
+  for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[pos + i])) << (8 * i);
+  pos += 8;
+  return true;
+}
+
+void put_bytes(std::string& out, const std::string& b) {
+  put_u64(out, b.size());
+  out += b;
+}
+
+bool get_bytes(const std::string& in, std::size_t& pos, std::string& b) {
+  std::uint64_t n;
+  if (!get_u64(in, pos, n) || in.size() - pos < n) return false;
+  b.assign(in, pos, n);
+  pos += n;
+  return true;
+}
+
+// Streaming from the environment, for a whole process run under LD_PRELOAD (the Jepsen harness's power-loss
+// nemesis): RAFTKIT_IOTRACE_ROOT names the traced directory, RAFTKIT_IOTRACE_FILE the trace file appended to.
+__attribute__((constructor)) void start_from_environment() {
+  const char* root = std::getenv("RAFTKIT_IOTRACE_ROOT");
+  const char* file = std::getenv("RAFTKIT_IOTRACE_FILE");
+  if (root != nullptr && file != nullptr && root[0] == '/' && file[0] == '/') start_streaming(root, file);
+}
+
 }  // namespace
+
+std::string encode(const Op& op) {
+  std::string body;
+  body.push_back(static_cast<char>(op.type));
+  body.push_back(op.synced ? 1 : 0);
+  put_u64(body, op.file_id);
+  put_u64(body, op.offset);
+  put_u64(body, op.size);
+  put_u64(body, static_cast<std::uint64_t>(op.mark));
+  put_bytes(body, op.path);
+  put_bytes(body, op.path2);
+  put_bytes(body, op.data);
+  std::string out;
+  put_u64(out, body.size());
+  return out + body;
+}
+
+bool decode(const std::string& bytes, std::size_t& pos, Op& op) {
+  std::size_t p = pos;
+  std::uint64_t length, mark;
+  if (!get_u64(bytes, p, length) || bytes.size() - p < length || length < 2) return false;
+  const std::size_t end = p + length;
+  const auto type = static_cast<unsigned char>(bytes[p]);
+  if (type > static_cast<unsigned char>(OpType::kUncovered)) return false;
+  op.type = static_cast<OpType>(type);
+  op.synced = bytes[p + 1] != 0;
+  p += 2;
+  if (!get_u64(bytes, p, op.file_id) || !get_u64(bytes, p, op.offset) || !get_u64(bytes, p, op.size) ||
+      !get_u64(bytes, p, mark) || !get_bytes(bytes, p, op.path) || !get_bytes(bytes, p, op.path2) ||
+      !get_bytes(bytes, p, op.data) || p != end) {
+    return false;
+  }
+  op.mark = static_cast<std::int64_t>(mark);
+  pos = end;
+  return true;
+}
+
+void start_streaming(const std::string& root, const std::string& trace_file) {
+  static auto real_openat = real<int (*)(int, const char*, int, ...)>("openat");
+  Guard g;
+  const int fd = real_openat(AT_FDCWD, trace_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) std::abort();  // asked to trace and cannot: running untraced would make a power loss meaningless
+  start(root);
+  std::lock_guard<std::mutex> lock(state().mu);
+  state().stream_fd = fd;
+}
 
 void start(const std::string& root) {
   State& s = state();

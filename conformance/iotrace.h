@@ -45,6 +45,14 @@ struct Op {
 
 // Starts recording operations under root (an absolute, existing directory). Clears any previous trace.
 void start(const std::string& root);
+// Starts recording operations under root, appending each to trace_file as it happens (encoded as below) instead
+// of keeping them: what a process killed at any moment had done is in the file. A library loaded with LD_PRELOAD
+// starts this by itself when RAFTKIT_IOTRACE_ROOT and RAFTKIT_IOTRACE_FILE (absolute paths) are set.
+void start_streaming(const std::string& root, const std::string& trace_file);
+// One operation as a length-prefixed record, and back. decode returns false (pos unchanged) on a truncated or
+// malformed record: the last record of a killed process's trace may be cut short.
+std::string encode(const Op& op);
+bool decode(const std::string& bytes, std::size_t& pos, Op& op);
 // Stops recording and returns the trace.
 std::vector<Op> stop();
 // Records an acknowledgement point (e.g. "operation k returned OK").

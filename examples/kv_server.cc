@@ -9,6 +9,8 @@
 //   DELETE /kv/KEY                     -> 200 {"ok":true,"existed":bool}
 //   POST   /cas/KEY  {"expected":"E"|null,"value":"V"} -> 200 {"ok":bool,"value":current}
 //   GET    /leader                     -> {"leader":NAME,"http":ADDR}
+//   GET    /state                      -> this replica's own state, without asking the leader (may be stale):
+//                                         {"keys","digest","data" (up to 1000 keys),"applied","name"}
 //   GET    /status                     -> {"name","leader","term","commit","applied","snapshot_index",
 //                                           "log_first_index","snapshots_installed"}
 // Snapshots: --snapshot-entries N (default 100000) and --trailing-entries N (default 10000) set when a peer
@@ -74,9 +76,30 @@ class KvMachine : public StateMachine {
     }
     return R"({"error":"unknown op"})";
   }
-  std::string handle_read(const std::string& key) override {
-    const std::string* v = data_.find(key);
+  std::string handle_read(const std::string& query) override {
+    if (query == kStateQuery) return state_summary();
+    const std::string* v = data_.find(query);
     return v == nullptr ? std::string() : "=" + *v;  // "" means missing
+  }
+  // A query no HTTP key can spell (a request target holds no NUL byte): this replica's whole state.
+  static inline const std::string kStateQuery{'\0'};
+  // {"keys": count, "digest": FNV-1a of the sorted pairs, "data": {...} when small}: equal on two replicas that
+  // applied the same prefix of the log.
+  std::string state_summary() const {
+    std::map<std::string, std::string> sorted;
+    for (const auto& shard : data_.freeze()) sorted.insert(shard->begin(), shard->end());
+    std::uint64_t h = 1469598103934665603ull;
+    auto mix = [&h](const std::string& s) {
+      for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+      h = (h ^ 0xff) * 1099511628211ull;  // a separator, so ("ab","c") and ("a","bc") differ
+    };
+    for (const auto& [k, v] : sorted) {
+      mix(k);
+      mix(v);
+    }
+    json out = {{"keys", sorted.size()}, {"digest", std::to_string(h)}};
+    if (sorted.size() <= 1000) out["data"] = sorted;
+    return out.dump();
   }
   std::unique_ptr<StateMachineSnapshot> snapshot() override { return std::make_unique<examples::CowMapSnapshot>(data_); }
   Status restore(std::istream& in) override {
@@ -151,6 +174,14 @@ class Server {
       return f.get();
     };
     if (target == "/leader") return reply(http::status::ok, leader_json());
+    if (target == "/state" && req.method() == http::verb::get) {  // this replica's state, possibly stale
+      auto r = wait(peer_.read_local(KvMachine::kStateQuery));
+      if (!r.is_ok()) return failure(r.status());
+      json j = json::parse(r.value());
+      j["name"] = name_;
+      j["applied"] = peer_.status().applied;
+      return reply(http::status::ok, j);
+    }
     if (target == "/members" && req.method() == http::verb::get) {
       json list = json::array();
       for (const MemberInfo& m : peer_.members()) {
@@ -292,6 +323,7 @@ int main(int argc, char** argv) {
     else if (a == "--raft") raft_address = v;
     else if (a == "--http") http_address = v;
     else if (a == "--unsafe-local-reads") o.unsafe_local_reads = v == "yes";  // a deliberate bug, for tests only
+    else if (a == "--unsafe-no-sync") o.unsafe_no_sync = v == "yes";          // a deliberate bug, for tests only
   }
   const bool joining = !join.empty();
   if (name.empty() || (data.empty() && engine != "memory") || (joining ? raft_address.empty() || http_address.empty()

@@ -22,10 +22,14 @@ Result<std::unique_ptr<DurableLog>> open_log(const PeerOptions& o, NodeId self) 
     return std::unique_ptr<DurableLog>(std::move(r).value());
   };
   LogOptions base{o.data_dir + "/log", o.cluster, self};
+  if (o.unsafe_no_sync && o.engine != Engine::kRocksDb) {
+    return Status(ErrorCode::kInvalidArgument, "unsafe_no_sync exists for the RocksDB engine only");
+  }
   switch (o.engine) {
     case Engine::kRocksDb: {
       RocksDbLogOptions x;
       static_cast<LogOptions&>(x) = base;
+      x.unsafe_no_sync = o.unsafe_no_sync;
       return wrap(RocksDbLog::open(x));
     }
     case Engine::kLmdb: {
@@ -267,15 +271,7 @@ std::future<Result<std::string>> RaftPeer::read(std::string query) {
   auto future = promise->get_future();
   post([this, promise, query = std::move(query)]() mutable {
     if (options_.unsafe_local_reads) {  // the deliberate bug (see PeerOptions): serve whatever is applied here
-      ApplyItem item;
-      item.kind = ApplyItem::Kind::kRead;
-      item.query = std::move(query);
-      item.promise = std::move(*promise);
-      {
-        std::lock_guard<std::mutex> lock(apply_mu_);
-        apply_queue_.push_back(std::move(item));
-      }
-      apply_cv_.notify_one();
+      queue_local_read(std::move(query), std::move(*promise));
       return;
     }
     const std::uint64_t ctx = next_read_++;
@@ -288,6 +284,30 @@ std::future<Result<std::string>> RaftPeer::read(std::string query) {
     pending_reads_.emplace(ctx, std::make_pair(std::move(query), std::move(*promise)));
   });
   return future;
+}
+
+std::future<Result<std::string>> RaftPeer::read_local(std::string query) {
+  if (stopping_) return answer_now(Status(ErrorCode::kUnavailable, "peer stopped"));
+  if (pending_.load() >= options_.max_pending_requests) {
+    return answer_now(Status(ErrorCode::kUnavailable, "overloaded: " + std::to_string(pending_.load()) +
+                                                          " requests pending; retry later"));
+  }
+  Promise promise(&pending_);
+  auto future = promise.get_future();
+  queue_local_read(std::move(query), std::move(promise));
+  return future;
+}
+
+void RaftPeer::queue_local_read(std::string query, Promise promise) {
+  ApplyItem item;
+  item.kind = ApplyItem::Kind::kRead;
+  item.query = std::move(query);
+  item.promise = std::move(promise);
+  {
+    std::lock_guard<std::mutex> lock(apply_mu_);
+    apply_queue_.push_back(std::move(item));
+  }
+  apply_cv_.notify_one();
 }
 
 std::optional<std::string> RaftPeer::leader() const {

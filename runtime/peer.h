@@ -84,6 +84,10 @@ struct PeerOptions {
   // FOR TESTS ONLY — breaks linearizability on purpose: read() answers from this peer's state at once, on any
   // peer, without ReadIndex. The Jepsen-style harness runs a server with it to prove its checks catch stale reads.
   bool unsafe_local_reads = false;
+  // FOR TESTS ONLY — breaks durability on purpose (RocksDB engine only): the log acknowledges writes before they are
+  // fsynced, so votes and entries this peer acknowledged can vanish in a power loss. The Jepsen-style harness runs
+  // servers with it under its power-loss nemesis to prove its checks catch lost acknowledged writes.
+  bool unsafe_no_sync = false;
   std::chrono::milliseconds tick{10};
   // Requests accepted but not yet answered; beyond it write() and read() answer kUnavailable ("overloaded") at
   // once, so clients sending faster than the cluster commits cannot grow the peer's memory without bound.
@@ -140,6 +144,10 @@ class Peer {
                                                   std::uint64_t request_id) = 0;
   // A linearizable read through the leader.
   virtual std::future<Result<std::string>> read(std::string query) = 0;
+  // A read of this peer's own applied state, on any peer, without asking anyone (etcd's "serializable" read,
+  // hashicorp/raft's stale read): may be arbitrarily stale, never linearizable; for monitoring, debugging, and
+  // comparing replicas. Answered between two applied commands, so it sees a state some prefix of the log produced.
+  virtual std::future<Result<std::string>> read_local(std::string query) = 0;
   // The leader's name as this peer knows it.
   virtual std::optional<std::string> leader() const = 0;
 

@@ -82,6 +82,7 @@ class RaftPeer final : public Peer {
   std::future<Result<std::string>> write(std::string command, std::uint64_t client_id,
                                          std::uint64_t request_id) override;
   std::future<Result<std::string>> read(std::string query) override;
+  std::future<Result<std::string>> read_local(std::string query) override;
   std::optional<std::string> leader() const override;
   bool is_leader() const override { return leader_.load() == self_ && self_ != kNoNode; }
   PeerStatus status() const override {
@@ -100,6 +101,8 @@ class RaftPeer final : public Peer {
   std::vector<MemberInfo> members() const override;
 
  private:
+  // Hands a read straight to the apply thread: it sees whatever has been applied when it gets there.
+  void queue_local_read(std::string query, Promise promise);
   void post(std::function<void()> work);
   void raft_loop();
   void on_message(const Message& m);

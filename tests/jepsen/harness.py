@@ -3,284 +3,125 @@
 namespace created for the run, concurrent clients over a few keys, faults injected from a seed, and the recorded
 history checked for linearizability (raftkit-lincheck) plus end-state checks.
 
-  harness.py --build build --seconds 60 --nemesis partitions|crashes|all --seed S --out DIR [--nodes 5]
+  harness.py --build build --seconds 60 --nemesis partitions|crashes|power|clock|membership|all[,...] --seed S
+             --out DIR [--nodes 5] [--bug local-reads|ack-before-fsync --expect-failure]
 
 Re-executes itself under `unshare --net` (root, or a user namespace): nothing outside that namespace's loopback is
-contacted. Exit status 0 only if every check passes. Output in DIR: history.jsonl, nemesis.log, summary.json, and
-each node's server log.
+contacted. Exit status 0 only if every check passes (with --expect-failure: only if some check fails). Output in
+DIR: history.jsonl, nemesis.log, summary.json, plot.png, and each node's server log. See docs/jepsen.md.
 
-What this first version does and does not do yet (see docs/jepsen.md):
-  faults   partitions (iptables: one node, minority/majority, majorities ring, asymmetric, heal), SIGKILL + restart,
-           SIGSTOP/SIGCONT;
-  checks   per-key linearizability of the whole history, every acknowledged write's key readable at the end, the
-           cluster serving writes within a bound after healing, and all nodes agreeing on each key at the end.
-  not yet  power loss (unsynced writes lost), clock skew (faketime), membership changes, plots, the broken-server
-           variant, and a run in the test command.
+Nemeses (cluster.py, nemesis.py):
+  partitions  iptables: one node isolated, minority/majority, majorities ring, asymmetric, healed
+  crashes     SIGKILL + restart, SIGSTOP/SIGCONT, power loss (one node or a majority at once; unsynced writes lost)
+  power       power loss only
+  clock       wall-clock offsets, jumps and rates on one node at a time (libfaketime)
+  membership  remove a member (its disk wiped), a removed or spare node joins (re-add, replace)
+  all         everything together
+Checks: per-key linearizability (final reads included), acknowledged writes present, recovery within a bound
+after healing, every member caught up, replicas' states identical, no server crashed, the nemesis itself worked.
 """
 import argparse
-import http.client
 import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import threading
 import time
 
-KEYS = ["k0", "k1", "k2"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cluster import Cluster, request  # noqa: E402
+from nemesis import GROUPS, Nemesis, now_us  # noqa: E402
+from plot import plot  # noqa: E402
+from workload import KEYS, Client  # noqa: E402
 
 
-def now_us(start):
-    return int((time.monotonic() - start) * 1e6)
+def wait_for_leader(cluster, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if cluster.leader_http():
+            return True
+        time.sleep(0.05)
+    return False
 
 
-class Node:
-    def __init__(self, index, args):
-        self.index = index
-        self.name = "n%d" % index
-        self.ip = "127.0.0.%d" % (10 + index)
-        self.raft = "%s:7000" % self.ip
-        self.http = "%s:8000" % self.ip
-        self.data = os.path.join(args.out, self.name)
-        self.log = os.path.join(args.out, self.name + ".log")
-        self.proc = None
-        self.paused = False
-
-
-class Cluster:
-    def __init__(self, args):
-        self.args = args
-        self.nodes = [Node(i, args) for i in range(1, args.nodes + 1)]
-        self.crashed = []
-        self.spec = ",".join("%d=%s@%s/%s" % (n.index, n.name, n.raft, n.http) for n in self.nodes)
-
-    def start(self, node):
-        cmd = [os.path.join(self.args.build, "examples", "kv_server"), "--name", node.name, "--members", self.spec,
-               "--data", node.data, "--snapshot-entries", "200", "--trailing-entries", "50"]
-        if self.args.bug == "local-reads":
-            cmd += ["--unsafe-local-reads", "yes"]
-        node.proc = subprocess.Popen(cmd, stdout=open(node.log, "a"), stderr=subprocess.STDOUT)
-        node.paused = False
-
-    def check_exits(self):
-        """Servers that exited without being told to (a crash is a failed run, whatever the history says)."""
-        for n in self.nodes:
-            if n.proc and n.proc.poll() is not None and n.proc.returncode != 0:
-                with open(n.log, errors="replace") as f:
-                    tail = f.read()[-600:]
-                self.crashed.append("%s exited with status %d; log ends: %s" % (n.name, n.proc.returncode, tail))
-                n.proc = None
-
-    def kill(self, node):
-        if node.proc and node.proc.poll() is None:
-            node.proc.send_signal(signal.SIGKILL)
-            node.proc.wait()
-        node.proc = None
-
-    def pause(self, node, on):
-        if node.proc and node.proc.poll() is None:
-            node.proc.send_signal(signal.SIGSTOP if on else signal.SIGCONT)
-            node.paused = on
-
-    def stop_all(self):
-        for n in self.nodes:
-            if n.paused:
-                self.pause(n, False)
-            if n.proc and n.proc.poll() is None:
-                n.proc.terminate()
+def final_reads(cluster, start, history):
+    """A linearizable read of every key through the leader, added to the history: a lost acknowledged write then
+    shows up as a non-linearizable history, not only as a missing key."""
+    final = {}
+    for key in KEYS:
+        for _ in range(100):
+            target = cluster.leader_http()
+            if target:
+                invoke = now_us(start)
                 try:
-                    n.proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    self.kill(n)
+                    status, j = request(target, "GET", "/kv/" + key, timeout=3)
+                except Exception:
+                    status, j = 0, {}
+                if status in (200, 404):
+                    value = j.get("value") if status == 200 else None
+                    final[key] = value
+                    history.append({"client": -1, "key": key, "f": "read", "value": value, "invoke": invoke,
+                                    "complete": now_us(start), "outcome": "ok"})
+                    break
+            time.sleep(0.1)
+    return final
 
 
-def request(address, method, path, body=None, timeout=1.0):
-    """(status, json) or raises on connection errors and timeouts."""
-    host, port = address.rsplit(":", 1)
-    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
-    try:
-        payload = json.dumps(body) if body is not None else None
-        conn.request(method, path, body=payload, headers={"Content-Type": "application/json"})
-        res = conn.getresponse()
-        data = res.read().decode()
-        return res.status, (json.loads(data) if data.strip() else {})
-    finally:
-        conn.close()
-
-
-class Client(threading.Thread):
-    """Runs operations one at a time until told to stop, recording each with invoke/complete times."""
-
-    def __init__(self, cid, cluster, rng, start, history, lock, stop):
-        super().__init__(daemon=True)
-        self.cid, self.cluster, self.rng, self.start0 = cid, cluster, rng, start
-        self.history, self.lock, self.stop_flag = history, lock, stop
-        # Bound to a home node, as Jepsen's clients are: every operation starts there (a follower answers "not the
-        # leader" and the client follows), so each node's view is exercised, stale ones included.
-        self.home = cluster.nodes[cid % len(cluster.nodes)].http
-
-    def run(self):
-        while not self.stop_flag.is_set():
-            self.one()
-
-    def one(self):
-        key = self.rng.choice(KEYS)
-        r = self.rng.random()
-        op = {"client": self.cid, "key": key}
-        if r < 0.4:
-            op["f"], method, path, body = "read", "GET", "/kv/" + key, None
-        elif r < 0.75:
-            value = str(self.rng.randrange(10))
-            op["f"], op["value"], method, path, body = "write", value, "PUT", "/kv/" + key, {"value": value}
-        else:
-            expected, value = str(self.rng.randrange(10)), str(self.rng.randrange(10))
-            op.update({"f": "cas", "expected": expected, "value": value})
-            method, path, body = "POST", "/cas/" + key, {"expected": expected, "value": value}
-        op["invoke"] = now_us(self.start0)
-        outcome = "unknown"
-        refused = False
-        deadline = time.monotonic() + 2.0
-        target = self.home
-        while time.monotonic() < deadline:
-            try:
-                status, j = request(target, method, path, body)
-            except ConnectionRefusedError:
-                # Nothing was sent (the node is down): certain not to have happened. Try another node shortly.
-                target = self.rng.choice(self.cluster.nodes).http
-                time.sleep(0.05)
-                continue
-            except Exception:
-                # A timeout or a connection lost mid-request: the operation may or may not have happened.
-                target = self.rng.choice(self.cluster.nodes).http
-                break
-            if status == 421:  # not the leader: follow the hint (a definite refusal, nothing was applied)
-                if j.get("http"):
-                    target = j["http"]
-                else:
-                    target = self.rng.choice(self.cluster.nodes).http
-                    time.sleep(0.05)
-                continue
-            if status == 200 and op["f"] == "read":
-                op["value"] = j.get("value")
-                outcome = "ok"
-            elif status == 404 and op["f"] == "read":
-                op["value"] = None
-                outcome = "ok"
-            elif status == 200 and op["f"] == "write":
-                outcome = "ok"
-            elif status == 200 and op["f"] == "cas":
-                outcome = "ok" if j.get("ok") else "fail"
-            elif status == 503 and "Dropped" in json.dumps(j):
-                outcome = "fail"  # refused before applying: certain not to have happened
+def settle_membership(cluster, nemesis):
+    """After healing: the configuration as the leader has it decides who must be caught up. A member the harness
+    thought removed (an unknown outcome) is started again; a running non-member is stopped."""
+    names = None
+    for _ in range(100):
+        names = cluster.members()
+        if names:
             break
-        if op["f"] == "read" and outcome != "ok":
-            op["value"] = None
-        if outcome != "unknown":
-            op["complete"] = now_us(self.start0)
-        op["outcome"] = outcome
-        with self.lock:
-            self.history.append(op)
+        time.sleep(0.1)
+    if not names:
+        return [n for n in cluster.nodes if n.member]
+    for n in cluster.nodes:
+        n.member = n.name in names
+        if n.member and not n.running():
+            cluster.start(n)
+            nemesis.note("settle: %s is a member; started" % n.name)
+        if not n.member and n.running():
+            cluster.kill(n)
+            nemesis.note("settle: %s is not a member; stopped" % n.name)
+    return [n for n in cluster.nodes if n.member]
 
 
-class Nemesis(threading.Thread):
-    def __init__(self, cluster, rng, kinds, start, stop, log):
-        super().__init__(daemon=True)
-        self.cluster, self.rng, self.kinds, self.start0, self.stop_flag = cluster, rng, kinds, start, stop
-        self.log = log
-        self.faults = []
+def poll_caught_up(members, bound):
+    """Statuses of every member once they all applied the same index (or at the bound)."""
+    start = time.monotonic()
+    while True:
+        statuses = {}
+        for n in members:
+            try:
+                statuses[n.name] = request(n.http, "GET", "/status")[1]
+            except Exception as e:
+                statuses[n.name] = {"error": str(e)}
+        applied = [s.get("applied") for s in statuses.values()]
+        if (all(isinstance(a, int) for a in applied) and len(set(applied)) == 1) or time.monotonic() - start > bound:
+            return statuses, time.monotonic() - start
+        time.sleep(0.2)
 
-    def note(self, what):
-        t = now_us(self.start0)
-        self.faults.append({"time_us": t, "fault": what})
-        self.log.write("%10.3f s  %s\n" % (t / 1e6, what))
-        self.log.flush()
 
-    def iptables(self, *rule):
-        subprocess.run(["iptables"] + list(rule), check=True)
-
-    def cut(self, a, b):
-        self.iptables("-A", "INPUT", "-s", a.ip, "-d", b.ip, "-j", "DROP")
-
-    def heal_network(self):
-        self.iptables("-F", "INPUT")
-
-    def run(self):
-        while not self.stop_flag.wait(self.rng.uniform(1.0, 4.0)):
-            self.inject()
-
-    def inject(self):
-        self.cluster.check_exits()
-        nodes = list(self.cluster.nodes)
-        self.rng.shuffle(nodes)
-        choices = []
-        if "partitions" in self.kinds:
-            choices += ["isolate", "split", "ring", "asymmetric", "heal"]
-        if "crashes" in self.kinds:
-            choices += ["kill", "restart", "pause", "resume"]
-        kind = self.rng.choice(choices)
-        if kind == "isolate":
-            self.heal_network()
-            for other in nodes[1:]:
-                self.cut(nodes[0], other)
-                self.cut(other, nodes[0])
-            self.note("partition: isolate %s" % nodes[0].name)
-        elif kind == "split":
-            self.heal_network()
-            k = self.rng.randrange(1, len(nodes) // 2 + 1)
-            for a in nodes[:k]:
-                for b in nodes[k:]:
-                    self.cut(a, b)
-                    self.cut(b, a)
-            self.note("partition: %s | %s" % ([n.name for n in nodes[:k]], [n.name for n in nodes[k:]]))
-        elif kind == "ring":
-            self.heal_network()
-            n = len(nodes)
-            for i in range(n):
-                for j in range(i + 1, n):
-                    if min(j - i, n - (j - i)) > 1:
-                        self.cut(nodes[i], nodes[j])
-                        self.cut(nodes[j], nodes[i])
-            self.note("partition: majorities ring %s" % [x.name for x in nodes])
-        elif kind == "asymmetric":
-            self.heal_network()
-            for other in nodes[1:]:
-                self.cut(nodes[0], other)
-            self.note("partition: %s cannot send (asymmetric)" % nodes[0].name)
-        elif kind == "heal":
-            self.heal_network()
-            self.note("partition: healed")
-        elif kind == "kill":
-            victim = next((n for n in nodes if n.proc and not n.paused), None)
-            if victim:
-                self.cluster.kill(victim)
-                self.note("process: SIGKILL %s" % victim.name)
-        elif kind == "restart":
-            victim = next((n for n in nodes if n.proc is None), None)
-            if victim:
-                self.cluster.start(victim)
-                self.note("process: restart %s" % victim.name)
-        elif kind == "pause":
-            victim = next((n for n in nodes if n.proc and not n.paused), None)
-            if victim:
-                self.cluster.pause(victim, True)
-                self.note("process: SIGSTOP %s" % victim.name)
-        elif kind == "resume":
-            victim = next((n for n in nodes if n.paused), None)
-            if victim:
-                self.cluster.pause(victim, False)
-                self.note("process: SIGCONT %s" % victim.name)
-
-    def heal_all(self):
-        self.cluster.check_exits()
-        self.heal_network()
-        for n in self.cluster.nodes:
-            if n.paused:
-                self.cluster.pause(n, False)
-            if n.proc is None:
-                self.cluster.start(n)
-        self.note("heal: network healed, every process running")
+def compare_states(members):
+    """Every member's own state (GET /state, read locally) at one applied index: they must be identical."""
+    states = {}
+    for n in members:
+        try:
+            states[n.name] = request(n.http, "GET", "/state", timeout=3)[1]
+        except Exception as e:
+            states[n.name] = {"error": str(e)}
+    applied = {name: s.get("applied") for name, s in states.items()}
+    digests = {name: s.get("digest") for name, s in states.items()}
+    same_point = len(set(applied.values())) == 1 and None not in applied.values()
+    passed = same_point and len(set(digests.values())) == 1 and None not in digests.values()
+    detail = "at applied index %s: %s" % (
+        sorted(set(applied.values()), key=str), {n: (s.get("keys"), s.get("digest")) for n, s in states.items()})
+    return passed, detail
 
 
 def run_inside(args):
@@ -290,24 +131,18 @@ def run_inside(args):
         shutil.rmtree(args.out)
     os.makedirs(args.out)
     rng = random.Random(args.seed)
-    cluster = Cluster(args)
+    cluster = Cluster(args, args.nodes, 2 if "membership" in args.groups else 0)
     for n in cluster.nodes:
-        cluster.start(n)
+        if n.member:
+            cluster.start(n)
     start = time.monotonic()
     history, lock, stop = [], threading.Lock(), threading.Event()
-    # Wait for a leader before the clock of the run starts mattering.
-    for _ in range(200):
-        try:
-            if request(cluster.nodes[0].http, "GET", "/leader")[1].get("leader"):
-                break
-        except Exception:
-            pass
-        time.sleep(0.05)
+    wait_for_leader(cluster, 10)
     clients = [Client(i, cluster, random.Random(rng.random()), start, history, lock, stop) for i in range(args.clients)]
-    nemesis_stop = threading.Event()
     log = open(os.path.join(args.out, "nemesis.log"), "w")
-    kinds = {"partitions": ["partitions"], "crashes": ["crashes"], "all": ["partitions", "crashes"]}[args.nemesis]
-    nemesis = Nemesis(cluster, random.Random(rng.random()), kinds, start, nemesis_stop, log)
+    nemesis_stop = threading.Event()
+    nemesis = Nemesis(cluster, random.Random(rng.random()), args.groups, start, nemesis_stop, log)
+    nemesis.power_model = None if args.power_model == "any" else args.power_model
     for c in clients:
         c.start()
     nemesis.start()
@@ -330,39 +165,14 @@ def run_inside(args):
     stop.set()
     for c in clients:
         c.join(timeout=5)
-    # Final reads through the leader, and every node's view of each key (after everyone has applied).
-    time.sleep(1.0)
-    final = {}
-    for key in KEYS:
-        for _ in range(50):
-            try:
-                status, j = request(cluster.nodes[0].http, "GET", "/leader")
-                leader_http = j.get("http") or cluster.nodes[0].http
-                status, j = request(leader_http, "GET", "/kv/" + key, timeout=3)
-                if status in (200, 404):
-                    final[key] = j.get("value") if status == 200 else None
-                    break
-            except Exception:
-                pass
-            time.sleep(0.1)
-    # Every node must catch up (a node restarted at the heal may need a snapshot and the log first): poll.
-    statuses = {}
-    catch_up_start = time.monotonic()
-    catch_up_deadline = catch_up_start + 3 * args.recovery_bound
-    while True:
-        for n in cluster.nodes:
-            try:
-                statuses[n.name] = request(n.http, "GET", "/status")[1]
-            except Exception as e:
-                statuses[n.name] = {"error": str(e)}
-        applied_now = [s.get("applied") for s in statuses.values()]
-        if (all(isinstance(a, int) for a in applied_now) and len(set(applied_now)) == 1) or \
-                time.monotonic() > catch_up_deadline:
-            break
-        time.sleep(0.2)
-    caught_up_s = time.monotonic() - catch_up_start
+    members = settle_membership(cluster, nemesis)
+    final = final_reads(cluster, start, history)
+    # Every member must catch up (a node restarted at the heal may need a snapshot and the log first): poll.
+    statuses, caught_up_s = poll_caught_up(members, 3 * args.recovery_bound)
+    states_agree, states_detail = compare_states(members)
     cluster.check_exits()
     cluster.stop_all()
+    end_us = now_us(start)
     log.close()
 
     with open(os.path.join(args.out, "history.jsonl"), "w") as f:
@@ -384,32 +194,38 @@ def run_inside(args):
         "passed": recovered_us is not None,
         "detail": "first write completed %.2f s after healing (bound %.0f s)" % (
             (recovered_us or 0) / 1e6, args.recovery_bound) if recovered_us is not None else "no write within the bound"}
-    commits = {name: s.get("commit") for name, s in statuses.items()}
     applied = {name: s.get("applied", s.get("error")) for name, s in statuses.items()}
-    checks["nodes caught up"] = {"passed": all(isinstance(v, int) for v in applied.values()) and
-                                 len(set(applied.values())) == 1,
-                                 "detail": "applied %s commit %s, %.1f s after the clients stopped (bound %.0f s)" % (
-                                     applied, commits, caught_up_s, 3 * args.recovery_bound)}
+    commits = {name: s.get("commit") for name, s in statuses.items()}
+    checks["members caught up"] = {
+        "passed": all(isinstance(v, int) for v in applied.values()) and len(set(applied.values())) == 1,
+        "detail": "members %s; applied %s commit %s, %.1f s after the final reads (bound %.0f s)" % (
+            [n.name for n in members], applied, commits, caught_up_s, 3 * args.recovery_bound)}
+    checks["replicas identical"] = {"passed": states_agree, "detail": states_detail}
     checks["no server crashed"] = {"passed": not cluster.crashed,
                                    "detail": "; ".join(cluster.crashed) or "every exit was the nemesis's doing"}
+    checks["nemesis worked"] = {"passed": not nemesis.errors, "detail": "; ".join(nemesis.errors) or "no errors"}
     counts = {"ok": 0, "fail": 0, "unknown": 0}
     for op in history:
         counts[op["outcome"]] += 1
+    title = "raftkit jepsen: %s, %g s, seed %d%s" % (args.nemesis, args.seconds, args.seed,
+                                                    ", bug " + args.bug if args.bug != "none" else "")
+    png, why = plot(args.out, history, nemesis.windows, end_us / 1e6, title)
     summary = {"seed": args.seed, "nemesis": args.nemesis, "seconds": args.seconds, "nodes": args.nodes,
-               "operations": counts, "faults": nemesis.faults, "checks": checks,
-               "passed": all(c["passed"] for c in checks.values())}
+               "bug": args.bug, "operations": counts, "faults": nemesis.faults, "fault_windows": nemesis.windows,
+               "checks": checks, "plot": png or why, "passed": all(c["passed"] for c in checks.values())}
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
-    print("jepsen: %s, %d s, seed %d: %d ok / %d failed / %d unknown operations, %d faults" % (
+    print("jepsen: %s, %g s, seed %d: %d ok / %d failed / %d unknown operations, %d faults" % (
         args.nemesis, args.seconds, args.seed, counts["ok"], counts["fail"], counts["unknown"], len(nemesis.faults)))
     for f in nemesis.faults:
         print("  fault %8.3f s  %s" % (f["time_us"] / 1e6, f["fault"]))
     for name, c in checks.items():
         print("  %s %s: %s" % ("PASS" if c["passed"] else "FAIL", name, c["detail"]))
+    print("  plot: %s" % (png or why))
     print("jepsen: %s" % ("PASS" if summary["passed"] else "FAIL"))
     if args.expect_failure:
-        caught = not summary["passed"]
-        print("jepsen: injected bug %s %s" % (args.bug, "caught" if caught else "NOT caught"))
+        caught = [name for name, c in checks.items() if not c["passed"]]
+        print("jepsen: injected bug %s %s" % (args.bug, ("caught by: " + ", ".join(caught)) if caught else "NOT caught"))
         return 0 if caught else 1
     return 0 if summary["passed"] else 1
 
@@ -418,19 +234,29 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--build", default="build")
     p.add_argument("--seconds", type=float, default=60)
-    p.add_argument("--nemesis", choices=["partitions", "crashes", "all"], default="all")
+    p.add_argument("--nemesis", default="all",
+                   help="comma-separated: %s, or all" % ", ".join(GROUPS))
     p.add_argument("--seed", type=int, default=int(time.time()) % 1000000)
     p.add_argument("--nodes", type=int, default=5)
     p.add_argument("--clients", type=int, default=10)
     p.add_argument("--recovery-bound", type=float, default=10.0)
     p.add_argument("--out", default="build/jepsen")
-    p.add_argument("--bug", choices=["none", "local-reads"], default="none",
+    p.add_argument("--bug", choices=["none", "local-reads", "ack-before-fsync"], default="none",
                    help="run servers with a deliberate bug; with --expect-failure the run passes only if caught")
     p.add_argument("--expect-failure", action="store_true")
+    p.add_argument("--power-model", choices=["any", "pessimistic", "torn", "reordered"], default="any",
+                   help="what a power loss keeps of unsynced writes: none, torn sectors, a random subset; any: "
+                        "chosen at random per node and loss")
     p.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     args.build = os.path.abspath(args.build)
     args.out = os.path.abspath(args.out)
+    args.groups = list(GROUPS) if args.nemesis == "all" else args.nemesis.split(",")
+    unknown = [g for g in args.groups if g not in GROUPS]
+    if unknown:
+        p.error("unknown nemesis %s (choose from %s, all)" % (unknown, ", ".join(GROUPS)))
+    args.power_loss = "crashes" in args.groups or "power" in args.groups
+    args.clock = "clock" in args.groups
     if not args.inside:
         # A private network namespace: its own loopback and firewall; nothing outside is touched.
         cmd = ["unshare", "--net"] + ([] if os.geteuid() == 0 else ["--map-root-user"])
@@ -439,6 +265,9 @@ def main():
         if probe.returncode != 0:
             print("jepsen: SKIP: cannot create a network namespace with iptables here (%s); run as root with "
                   "iproute2 and iptables installed (scripts/install-deps.sh)" % probe.stderr.strip()[:200])
+            sys.exit(77)
+        if args.clock and not os.path.exists("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"):
+            print("jepsen: SKIP: the clock nemesis needs libfaketime (scripts/install-deps.sh installs faketime)")
             sys.exit(77)
         cmd += [sys.executable, os.path.abspath(__file__), "--inside"] + sys.argv[1:]
         sys.exit(subprocess.run(cmd).returncode)
