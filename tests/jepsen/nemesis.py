@@ -93,10 +93,13 @@ class Nemesis(threading.Thread):
 
     def do_ring(self, nodes):
         self.heal_network()
+        # Each node keeps its nearest neighbours on both sides, as few as still let it see a majority (itself
+        # included), so neighbours see different majorities.
         n = len(nodes)
+        reach = (n // 2 + 1) // 2
         for i in range(n):
             for j in range(i + 1, n):
-                if min(j - i, n - (j - i)) > 1:
+                if min(j - i, n - (j - i)) > reach:
                     self.cut(nodes[i], nodes[j])
                     self.cut(nodes[j], nodes[i])
         self.partition("majorities ring %s" % [x.name for x in nodes])
