@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 namespace raftkit::conformance {
 
@@ -196,6 +197,39 @@ Status DiskModel::materialize(const std::string& out_dir, PersistenceModel model
     if (!out) return Status(ErrorCode::kIo, "write " + target);
   }
   return Status::ok();
+}
+
+void for_each_crash_state(const std::vector<iotrace::Op>& trace, const std::string& root, int inside, Random& random,
+                          const std::function<bool(const CrashState&)>& visit,
+                          const std::function<void(const Status&)>& failed) {
+  std::set<std::size_t> points;
+  for (std::size_t i = 0; i < trace.size(); ++i) {
+    if (trace[i].type == OpType::kMark) points.insert(i + 1);
+  }
+  for (int i = 0; i < inside && !trace.empty(); ++i) points.insert(random.below(trace.size()));
+  points.insert(trace.size());
+  DiskModel model(root);
+  std::size_t applied = 0, acked = 0;
+  const PersistenceModel models[] = {PersistenceModel::kPessimistic, PersistenceModel::kTorn,
+                                     PersistenceModel::kReordered};
+  for (std::size_t point : points) {
+    for (; applied < point; ++applied) {
+      model.apply(trace[applied]);
+      if (trace[applied].type == OpType::kMark) acked = static_cast<std::size_t>(trace[applied].mark);
+    }
+    for (PersistenceModel m : models) {
+      if (m != PersistenceModel::kPessimistic && !model.has_unsynced()) continue;  // it would repeat the first
+      CrashState state{root + "-crash-" + std::to_string(point) + "-" + model_name(m), point, trace.size(), acked, m};
+      if (Status s = model.materialize(state.dir, m, random); !s.is_ok()) {
+        failed(s);
+        continue;
+      }
+      if (visit(state)) {
+        std::error_code ec;
+        std::filesystem::remove_all(state.dir, ec);
+      }
+    }
+  }
 }
 
 }  // namespace raftkit::conformance

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -77,5 +78,22 @@ class DiskModel {
   Names durable_names_;
   std::map<std::string, std::vector<DirChange>> pending_;  // by directory
 };
+
+// Every crash state of a recorded trace worth checking: just after each acknowledgement mark, at `inside` random
+// positions, and at the end; under the pessimistic model always and under the torn and reordered models where
+// something is unsynced. Each is materialised in root-crash-POSITION-MODEL and handed to visit, which returns
+// whether the state passed (a passing state's directory is then removed; a failing one is kept for inspection).
+// `acked` is the last acknowledgement mark's value before the position. A state that cannot be materialised goes
+// to failed instead.
+struct CrashState {
+  std::string dir;
+  std::size_t position = 0;
+  std::size_t trace_size = 0;
+  std::size_t acked = 0;
+  PersistenceModel model = PersistenceModel::kPessimistic;
+};
+void for_each_crash_state(const std::vector<iotrace::Op>& trace, const std::string& root, int inside, Random& random,
+                          const std::function<bool(const CrashState&)>& visit,
+                          const std::function<void(const Status&)>& failed);
 
 }  // namespace raftkit::conformance

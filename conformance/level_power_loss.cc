@@ -136,42 +136,24 @@ std::string check_state(const AdapterFactory& factory, const std::string& dir, c
 void run_crash_states(const AdapterFactory& factory, const SuiteOptions& options, const Recorded& r,
                       const std::string& root, std::uint64_t seed, Results& results) {
   Random random(seed ^ 0xc4a54);
-  std::set<std::size_t> points;
-  for (std::size_t i = 0; i < r.trace.size(); ++i) {
-    if (r.trace[i].type == iotrace::OpType::kMark) points.insert(i + 1);
-  }
-  for (int i = 0; i < options.crash_points_inside_ops && !r.trace.empty(); ++i) points.insert(random.below(r.trace.size()));
-  points.insert(r.trace.size());
-  DiskModel model(root);
-  std::size_t applied = 0, acked = 0;
-  const PersistenceModel models[] = {PersistenceModel::kPessimistic, PersistenceModel::kTorn, PersistenceModel::kReordered};
-  for (std::size_t point : points) {
-    for (; applied < point; ++applied) {
-      model.apply(r.trace[applied]);
-      if (r.trace[applied].type == iotrace::OpType::kMark) acked = static_cast<std::size_t>(r.trace[applied].mark);
-    }
-    for (PersistenceModel m : models) {
-      if (m != PersistenceModel::kPessimistic && !model.has_unsynced()) continue;
-      const std::string dir = root + "-crash-" + std::to_string(point) + "-" + model_name(m);
-      if (Status s = model.materialize(dir, m, random); !s.is_ok()) {
-        results.check("power-loss", "crash states can be rebuilt", false, s.to_string());
-        continue;
-      }
-      bool opened = false;
-      const std::string verdict = check_state(factory, dir, r.ops, acked, true, opened);
-      const std::string context = std::string("seed ") + std::to_string(seed) + ", crash at trace position " +
-                                  std::to_string(point) + " of " + std::to_string(r.trace.size()) + " after " +
-                                  std::to_string(acked) + " acknowledgements, " + model_name(m) +
-                                  " model, crash state kept in " + dir;
-      if (!opened) {
-        results.check("power-loss", kRuleRecovers, false, verdict + "; " + context);
-      } else {
-        results.check("power-loss", kRuleRecovers, true);
-        record_verdict(results, "power-loss", verdict, context);
-      }
-      if (verdict.empty()) remove_dir(dir);
-    }
-  }
+  for_each_crash_state(
+      r.trace, root, options.crash_points_inside_ops, random,
+      [&](const CrashState& c) {
+        bool opened = false;
+        const std::string verdict = check_state(factory, c.dir, r.ops, c.acked, true, opened);
+        const std::string context = std::string("seed ") + std::to_string(seed) + ", crash at trace position " +
+                                    std::to_string(c.position) + " of " + std::to_string(c.trace_size) + " after " +
+                                    std::to_string(c.acked) + " acknowledgements, " + model_name(c.model) +
+                                    " model, crash state kept in " + c.dir;
+        if (!opened) {
+          results.check("power-loss", kRuleRecovers, false, verdict + "; " + context);
+        } else {
+          results.check("power-loss", kRuleRecovers, true);
+          record_verdict(results, "power-loss", verdict, context);
+        }
+        return verdict.empty();
+      },
+      [&](const Status& s) { results.check("power-loss", "crash states can be rebuilt", false, s.to_string()); });
 }
 
 struct Damage {

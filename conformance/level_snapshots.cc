@@ -254,37 +254,19 @@ void power_loss(const AdapterFactory& factory, const SuiteOptions& options, std:
                 r.error + "; seed " + std::to_string(seed));
   if (!r.error.empty()) return;
   Random random(seed ^ 0x51a9);
-  std::set<std::size_t> points;
-  for (std::size_t i = 0; i < r.trace.size(); ++i) {
-    if (r.trace[i].type == iotrace::OpType::kMark) points.insert(i + 1);
-  }
-  for (int i = 0; i < options.crash_points_inside_ops * 2 && !r.trace.empty(); ++i) points.insert(random.below(r.trace.size()));
-  points.insert(r.trace.size());
-  DiskModel model(root);
-  std::size_t applied = 0, acked = 0;
-  const PersistenceModel models[] = {PersistenceModel::kPessimistic, PersistenceModel::kTorn, PersistenceModel::kReordered};
-  for (std::size_t point : points) {
-    for (; applied < point; ++applied) {
-      model.apply(r.trace[applied]);
-      if (r.trace[applied].type == iotrace::OpType::kMark) acked = static_cast<std::size_t>(r.trace[applied].mark);
-    }
-    for (PersistenceModel m : models) {
-      if (m != PersistenceModel::kPessimistic && !model.has_unsynced()) continue;
-      const std::string dir = root + "-crash-" + std::to_string(point) + "-" + model_name(m);
-      if (Status s = model.materialize(dir, m, random); !s.is_ok()) {
-        results.check(kLevel, "crash states can be rebuilt", false, s.to_string());
-        continue;
-      }
-      std::string rule;
-      const std::string verdict = verify(factory, dir, steps, acked, rule);
-      const std::string step = acked < steps.size() ? ", during step " + steps[acked].describe() : "";
-      record(results, rule, verdict,
-             "power loss, seed " + std::to_string(seed) + ", trace position " + std::to_string(point) + " of " +
-                 std::to_string(r.trace.size()) + " after " + std::to_string(acked) + " steps" + step + ", " +
-                 model_name(m) + " model, state kept in " + dir);
-      if (verdict.empty()) remove_dir(dir);
-    }
-  }
+  for_each_crash_state(
+      r.trace, root, options.crash_points_inside_ops * 2, random,
+      [&](const CrashState& c) {
+        std::string rule;
+        const std::string verdict = verify(factory, c.dir, steps, c.acked, rule);
+        const std::string step = c.acked < steps.size() ? ", during step " + steps[c.acked].describe() : "";
+        record(results, rule, verdict,
+               "power loss, seed " + std::to_string(seed) + ", trace position " + std::to_string(c.position) + " of " +
+                   std::to_string(c.trace_size) + " after " + std::to_string(c.acked) + " steps" + step + ", " +
+                   model_name(c.model) + " model, state kept in " + c.dir);
+        return verdict.empty();
+      },
+      [&](const Status& s) { results.check(kLevel, "crash states can be rebuilt", false, s.to_string()); });
   if (results.finish("").passed()) remove_dir(root);
 }
 

@@ -170,6 +170,39 @@ TEST_CASE("peers: a retried write in a client session is applied once", "[runtim
   for (auto& [name, p] : c.peers) p->stop();
 }
 
+TEST_CASE("peers: a local read answers from a follower's own state, which may lag", "[runtime][read_local]") {
+  Cluster c;
+  Peer* leader = c.leader();
+  REQUIRE(leader != nullptr);
+  REQUIRE(get(leader->write("set a 1")).is_ok());
+  const std::string leader_name = c.leader_name();
+  std::string follower;
+  for (auto& [name, p] : c.peers) {
+    if (name != leader_name) follower = name;
+  }
+  Peer& f = *c.peers[follower];
+  CHECK(get(f.read("get a")).status().code() == ErrorCode::kNotLeader);  // the linearizable read refuses
+  // The local read answers at once from whatever the follower has applied: eventually the written value.
+  std::string seen;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (seen != "1" && std::chrono::steady_clock::now() < deadline) {
+    auto r = get(f.read_local("get a"));
+    REQUIRE(r.is_ok());
+    seen = r.value();
+    if (seen != "1") CHECK(seen == "key_not_found");  // stale, never anything else
+    std::this_thread::sleep_for(10ms);
+  }
+  CHECK(seen == "1");
+  // With every other peer gone the local read still answers (it asks no one); a linearizable one cannot.
+  for (auto& [name, p] : c.peers) {
+    if (name != follower) p->stop();
+  }
+  CHECK(get(f.read_local("get a")).value() == "1");
+  CHECK_FALSE(get(f.read("get a")).is_ok());
+  f.stop();
+  CHECK(get(f.read_local("get a")).status().code() == ErrorCode::kUnavailable);  // a stopped peer answers nothing
+}
+
 TEST_CASE("peers: requests beyond the pending limit are refused at once", "[runtime][backpressure]") {
   Cluster c(8);
   Peer* leader = c.leader();
