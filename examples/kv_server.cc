@@ -22,6 +22,9 @@
 //   POST   /leave                      -> this server's peer leaves the cluster
 // A request to a follower gets 421 {"error":"not_leader","leader":NAME,"http":ADDR} so clients can redirect.
 //
+// For tests only: --unsafe-local-reads yes and --unsafe-no-sync yes run deliberate bugs (reads without ReadIndex,
+// log writes acknowledged before fsync); --timer-clock-file PATH drives Raft's timers from a clock a test can speed
+// up, slow down, jump or stall (examples/fault_clock.h).
 // Joining a running cluster instead of --members:
 //   kv_server --name peer4 --join RAFT_HOST:RAFT_PORT --raft HOST:PORT --http HOST:PORT --data DIR
 // asks the member at RAFT_HOST:RAFT_PORT (any member; the request finds the leader) to add it.
@@ -40,6 +43,7 @@
 #include "examples/connection_threads.h"
 #include "examples/cow_map.h"
 #include "examples/cow_map_snapshot.h"
+#include "examples/fault_clock.h"
 #include "runtime/peer.h"
 
 namespace {
@@ -309,6 +313,7 @@ std::atomic<bool> g_stop{false};
 
 int main(int argc, char** argv) {
   std::string name, members_spec, data, engine = "rocksdb", cluster = "kv", join, raft_address, http_address;
+  std::string timer_clock_file;
   PeerOptions o;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
@@ -324,6 +329,7 @@ int main(int argc, char** argv) {
     else if (a == "--http") http_address = v;
     else if (a == "--unsafe-local-reads") o.unsafe_local_reads = v == "yes";  // a deliberate bug, for tests only
     else if (a == "--unsafe-no-sync") o.unsafe_no_sync = v == "yes";          // a deliberate bug, for tests only
+    else if (a == "--timer-clock-file") timer_clock_file = v;                // fault injection, for tests only
   }
   const bool joining = !join.empty();
   if (name.empty() || (data.empty() && engine != "memory") || (joining ? raft_address.empty() || http_address.empty()
@@ -350,6 +356,11 @@ int main(int argc, char** argv) {
     o.host = raft_address.substr(0, colon);
     o.port = static_cast<std::uint16_t>(std::stoi(raft_address.substr(colon + 1)));
     o.info = http_address;
+  }
+  std::shared_ptr<examples::FaultClock> fault_clock;
+  if (!timer_clock_file.empty()) {
+    fault_clock = std::make_shared<examples::FaultClock>(timer_clock_file);
+    o.timer_clock = [fault_clock] { return fault_clock->now(); };
   }
   auto peer = Peer::start(o, std::make_unique<KvMachine>());
   if (!peer.is_ok()) {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <future>
 #include <map>
 #include <istream>
@@ -89,6 +90,11 @@ struct PeerOptions {
   // servers with it under its power-loss nemesis to prove its checks catch lost acknowledged writes.
   bool unsafe_no_sync = false;
   std::chrono::milliseconds tick{10};
+  // The clock that drives this peer's timers: Raft's ticks (election timeouts, heartbeats, check-quorum, leases)
+  // and snapshot-stream resends. Empty: std::chrono::steady_clock. Replaced for fault injection — a clock that runs
+  // fast or slow, jumps ahead, or stalls — by tests and the Jepsen harness (kv_server --timer-clock-file); safety
+  // must not depend on it (ReadIndex reads do not; lease reads assume bounded drift, see ReadMode).
+  std::function<std::chrono::steady_clock::time_point()> timer_clock;
   // Requests accepted but not yet answered; beyond it write() and read() answer kUnavailable ("overloaded") at
   // once, so clients sending faster than the cluster commits cannot grow the peer's memory without bound.
   std::size_t max_pending_requests = 10000;

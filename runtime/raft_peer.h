@@ -105,6 +105,7 @@ class RaftPeer final : public Peer {
   void queue_local_read(std::string query, Promise promise);
   void post(std::function<void()> work);
   void raft_loop();
+  std::chrono::steady_clock::time_point timer_now() const;  // options_.timer_clock, or steady_clock
   void on_message(const Message& m);
   void handle_ready();
   void install_snapshot(const SnapshotMeta& meta, std::vector<ApplyItem>& items);

@@ -34,7 +34,9 @@ class Node:
         self.data = os.path.join(out, self.name)
         self.log = os.path.join(out, self.name + ".log")
         self.trace = os.path.join(out, self.name + ".iotrace")
-        self.clock = os.path.join(out, self.name + ".clock")
+        self.clock = os.path.join(out, self.name + ".clock")              # libfaketime: the wall clock
+        self.timer_clock = os.path.join(out, self.name + ".timer-clock")  # kv_server: Raft's timer clock
+        self.timer_rate, self.timer_offset_ms = 1.0, 0
         self.proc = None
         self.paused = False
         self.member = False   # in the configuration as far as the harness knows
@@ -55,22 +57,24 @@ class Cluster:
         self.spec = ",".join("%d=%s@%s/%s" % (n.index, n.name, n.raft, n.http) for n in self.nodes[:initial])
         self.crashed = []
         self.traced = args.power_loss  # every server runs under the file-operation recorder
-        self.skewed = args.clock       # every server runs under libfaketime (wall clock only, see docs/jepsen.md)
+        self.skewed = args.clock       # every server runs under libfaketime, with a timer clock the harness drives
         for n in self.nodes:
             os.makedirs(n.data, exist_ok=True)  # the recorder's trace starts from an empty directory
-            with open(n.clock, "w") as f:
-                f.write("+0\n")
+            self.set_clock(n, "+0")
+            self.set_timer_clock(n, 1.0, 0)
 
     def binary(self, name):
         return os.path.join(self.args.build, name)
 
     def start(self, node):
-        cmd = [self.binary("examples/kv_server"), "--name", node.name, "--data", node.data,
+        cmd = [self.binary("examples/kv_server"), "--name", node.name, "--data", node.data, "--engine", self.args.engine,
                "--snapshot-entries", "200", "--trailing-entries", "50"]
         if node.join_via:
             cmd += ["--join", node.join_via, "--raft", node.raft, "--http", node.http]
         else:
             cmd += ["--members", self.spec]
+        if self.skewed:
+            cmd += ["--timer-clock-file", node.timer_clock]
         if self.args.bug == "local-reads":
             cmd += ["--unsafe-local-reads", "yes"]
         if self.args.bug == "ack-before-fsync":
@@ -81,8 +85,8 @@ class Cluster:
             preload.append(self.binary("libraftkit_iotrace.so"))
             env.update(RAFTKIT_IOTRACE_ROOT=node.data, RAFTKIT_IOTRACE_FILE=node.trace)
         if self.skewed:
-            # Monotonic clocks stay real: libfaketime 0.9.10 never wakes a condition-variable wait on a faked
-            # CLOCK_MONOTONIC. Raft's timers use only the monotonic clock; the wall clock is what NTP moves.
+            # libfaketime moves the wall clock only: with a faked CLOCK_MONOTONIC, libfaketime 0.9.10 never wakes a
+            # condition-variable wait with a deadline. Raft's timers are skewed through --timer-clock-file instead.
             preload.append(FAKETIME_LIB)
             env.update(FAKETIME_TIMESTAMP_FILE=node.clock, FAKETIME_CACHE_DURATION="1",
                        FAKETIME_DONT_FAKE_MONOTONIC="1")
@@ -133,6 +137,13 @@ class Cluster:
         with open(node.clock + ".tmp", "w") as f:
             f.write(spec + "\n")
         os.replace(node.clock + ".tmp", node.clock)
+
+    def set_timer_clock(self, node, rate, offset_ms):
+        """The node's Raft timers run at `rate` and are shifted by offset_ms (a change jumps them; examples/fault_clock.h)."""
+        node.timer_rate, node.timer_offset_ms = rate, offset_ms
+        with open(node.timer_clock + ".tmp", "w") as f:
+            f.write("%g %d\n" % (rate, offset_ms))
+        os.replace(node.timer_clock + ".tmp", node.timer_clock)
 
     def wipe(self, node):
         """A node removed from the cluster loses its disk: it can only come back by joining as a new member."""

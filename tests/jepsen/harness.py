@@ -207,16 +207,16 @@ def run_inside(args):
     counts = {"ok": 0, "fail": 0, "unknown": 0}
     for op in history:
         counts[op["outcome"]] += 1
-    title = "raftkit jepsen: %s, %g s, seed %d%s" % (args.nemesis, args.seconds, args.seed,
+    title = "raftkit jepsen: %s, %s, %g s, seed %d%s" % (args.engine, args.nemesis, args.seconds, args.seed,
                                                     ", bug " + args.bug if args.bug != "none" else "")
     png, why = plot(args.out, history, nemesis.windows, end_us / 1e6, title)
-    summary = {"seed": args.seed, "nemesis": args.nemesis, "seconds": args.seconds, "nodes": args.nodes,
+    summary = {"seed": args.seed, "engine": args.engine, "nemesis": args.nemesis, "seconds": args.seconds, "nodes": args.nodes,
                "bug": args.bug, "operations": counts, "faults": nemesis.faults, "fault_windows": nemesis.windows,
                "checks": checks, "plot": png or why, "passed": all(c["passed"] for c in checks.values())}
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
-    print("jepsen: %s, %g s, seed %d: %d ok / %d failed / %d unknown operations, %d faults" % (
-        args.nemesis, args.seconds, args.seed, counts["ok"], counts["fail"], counts["unknown"], len(nemesis.faults)))
+    print("jepsen: %s, %s, %g s, seed %d: %d ok / %d failed / %d unknown operations, %d faults" % (
+        args.engine, args.nemesis, args.seconds, args.seed, counts["ok"], counts["fail"], counts["unknown"], len(nemesis.faults)))
     for f in nemesis.faults:
         print("  fault %8.3f s  %s" % (f["time_us"] / 1e6, f["fault"]))
     for name, c in checks.items():
@@ -239,6 +239,8 @@ def main():
     p.add_argument("--seed", type=int, default=int(time.time()) % 1000000)
     p.add_argument("--nodes", type=int, default=5)
     p.add_argument("--clients", type=int, default=10)
+    p.add_argument("--engine", choices=["rocksdb", "lmdb", "sqlite"], default="rocksdb",
+                   help="the servers' durable log engine")
     p.add_argument("--recovery-bound", type=float, default=10.0)
     p.add_argument("--out", default="build/jepsen")
     p.add_argument("--bug", choices=["none", "local-reads", "ack-before-fsync"], default="none",

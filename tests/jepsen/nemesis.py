@@ -171,20 +171,43 @@ class Nemesis(threading.Thread):
 
     # --- clocks ---
     def do_clock(self, nodes):
+        """One node's clocks misbehave: its wall clock steps or drifts (libfaketime), or its Raft timers run fast
+        or slow, jump ahead (as after a suspended VM: timeouts fire at once) or stall (the clock set back)."""
         victim = next((n for n in nodes if n.running()), None)
-        if victim:
+        if not victim:
+            return
+        what = self.rng.choice(["wall", "rate", "jump", "stall"])
+        if what == "wall":
             spec = self.rng.choice(["+%ds" % self.rng.randrange(5, 600), "-%ds" % self.rng.randrange(5, 600),
                                     "+%dd" % self.rng.randrange(1, 400), "+0 x%g" % self.rng.choice([0.25, 4, 10])])
             self.cluster.set_clock(victim, spec)
-            self.note("clock: %s wall clock %s" % (victim.name, spec))
-            self.begin("clock:" + victim.name, "clock", "clock %s %s" % (victim.name, spec))
+            desc = "wall clock %s" % spec
+        elif what == "rate":
+            rate = self.rng.choice([0.25, 0.5, 2, 4, 10])
+            self.cluster.set_timer_clock(victim, rate, victim.timer_offset_ms)
+            desc = "Raft timers run x%g" % rate
+        elif what == "jump":
+            jump = self.rng.randrange(2, 60)
+            self.cluster.set_timer_clock(victim, victim.timer_rate, victim.timer_offset_ms + jump * 1000)
+            desc = "Raft timers jump %d s ahead" % jump
+        else:
+            stall = self.rng.randrange(2, 20)
+            self.cluster.set_timer_clock(victim, victim.timer_rate, victim.timer_offset_ms - stall * 1000)
+            desc = "Raft timers set back %d s (they stall)" % stall
+        self.note("clock: %s %s" % (victim.name, desc))
+        self.begin("clock:" + victim.name, "clock", "%s %s" % (victim.name, desc))
 
     def do_clock_reset(self, nodes):
         victim = next((n for n in nodes if "clock:" + n.name in self.open), None)
         if victim:
-            self.cluster.set_clock(victim, "+0")
-            self.note("clock: %s wall clock reset" % victim.name)
+            self.reset_clocks(victim)
+            self.note("clock: %s clocks reset" % victim.name)
             self.end("clock:" + victim.name)
+
+    def reset_clocks(self, node):
+        # The timer offset stays where it is: moving it back would be one more jump.
+        self.cluster.set_clock(node, "+0")
+        self.cluster.set_timer_clock(node, 1.0, node.timer_offset_ms)
 
     # --- membership ---
     def do_remove(self, nodes):
@@ -222,7 +245,7 @@ class Nemesis(threading.Thread):
             if n.paused:
                 self.cluster.pause(n, False)
             if n.running() or n.member:
-                self.cluster.set_clock(n, "+0")
+                self.reset_clocks(n)
             if not n.running() and n.member:
                 self.cluster.start(n)
         self.end_all()
