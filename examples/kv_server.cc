@@ -13,6 +13,8 @@
 //                                         {"keys","digest","data" (up to 1000 keys),"applied","name"}
 //   GET    /status                     -> {"name","leader","term","commit","applied","snapshot_index",
 //                                           "log_first_index","snapshots_installed"}
+// Reads: --read-mode readindex (default: each read confirms leadership with a heartbeat round) or lease (answered
+// at once while the leader's lease holds; assumes bounded clock drift between peers).
 // Snapshots: --snapshot-entries N (default 100000) and --trailing-entries N (default 10000) set when a peer
 // snapshots its map and how much log it keeps behind the snapshot.
 //   GET    /members                    -> [{"name","id","raft","http","role"}]
@@ -329,6 +331,7 @@ int main(int argc, char** argv) {
     else if (a == "--http") http_address = v;
     else if (a == "--unsafe-local-reads") o.unsafe_local_reads = v == "yes";  // a deliberate bug, for tests only
     else if (a == "--unsafe-no-sync") o.unsafe_no_sync = v == "yes";          // a deliberate bug, for tests only
+    else if (a == "--read-mode") o.lease_reads = v == "lease";               // readindex (default) | lease
     else if (a == "--timer-clock-file") timer_clock_file = v;                // fault injection, for tests only
   }
   const bool joining = !join.empty();
@@ -337,7 +340,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: kv_server --name NAME --members ID=NAME@HOST:PORT/HTTPHOST:HTTPPORT,... --data DIR\n"
                          "       kv_server --name NAME --join HOST:PORT --raft HOST:PORT --http HOST:PORT --data DIR\n"
                          "       [--engine rocksdb|lmdb|sqlite|memory] [--cluster NAME] [--snapshot-entries N] "
-                         "[--trailing-entries N]\n");
+                         "[--trailing-entries N] [--read-mode readindex|lease]\n");
     return 2;
   }
   const std::vector<Member> members = joining ? std::vector<Member>{} : parse_members(members_spec);

@@ -203,6 +203,7 @@ Status RaftPeer::boot() {
   config.id = self_;
   config.election_ticks = options_.election_ticks;
   config.heartbeat_ticks = options_.heartbeat_ticks;
+  config.read_mode = options_.lease_reads ? ReadMode::kLeaseBased : ReadMode::kReadIndex;
   config.seed = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   auto raft = Raft::create(config, std::move(state));
   if (!raft.is_ok()) return raft.status();

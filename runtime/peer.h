@@ -82,6 +82,10 @@ struct PeerOptions {
   std::chrono::milliseconds join_timeout{60000};
   // A learner added with add_peer() (or by joining) becomes a voter once its log is this close to the leader's.
   std::uint64_t promote_within = 1000;
+  // Reads answered by the leader without a heartbeat round while its lease holds (ReadMode::kLeaseBased in
+  // consensus/raft.h): faster, but linearizable only while no peer's timers run faster than the leader's by more
+  // than a tick per election timeout — a clock assumption ReadIndex, the default, does not make.
+  bool lease_reads = false;
   // FOR TESTS ONLY — breaks linearizability on purpose: read() answers from this peer's state at once, on any
   // peer, without ReadIndex. The Jepsen-style harness runs a server with it to prove its checks catch stale reads.
   bool unsafe_local_reads = false;

@@ -75,6 +75,8 @@ class Cluster:
             cmd += ["--members", self.spec]
         if self.skewed:
             cmd += ["--timer-clock-file", node.timer_clock]
+        if self.args.read_mode != "readindex":
+            cmd += ["--read-mode", self.args.read_mode]
         if self.args.bug == "local-reads":
             cmd += ["--unsafe-local-reads", "yes"]
         if self.args.bug == "ack-before-fsync":

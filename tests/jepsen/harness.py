@@ -17,6 +17,7 @@ Nemeses (cluster.py, nemesis.py):
   clock       wall-clock offsets, jumps and rates on one node at a time (libfaketime)
   membership  remove a member (its disk wiped), a removed or spare node joins (re-add, replace)
   all         everything together
+  leader-clock  (not in all) the leader's timers stall while it is isolated: breaks lease reads, and only them
 Checks: per-key linearizability (final reads included), acknowledged writes present, recovery within a bound
 after healing, every member caught up, replicas' states identical, no server crashed, the nemesis itself worked.
 """
@@ -207,10 +208,11 @@ def run_inside(args):
     counts = {"ok": 0, "fail": 0, "unknown": 0}
     for op in history:
         counts[op["outcome"]] += 1
-    title = "raftkit jepsen: %s, %s, %g s, seed %d%s" % (args.engine, args.nemesis, args.seconds, args.seed,
-                                                    ", bug " + args.bug if args.bug != "none" else "")
+    title = "raftkit jepsen: %s, %s, %g s, seed %d%s%s" % (args.engine, args.nemesis, args.seconds, args.seed,
+                                                      ", bug " + args.bug if args.bug != "none" else "",
+                                                      ", lease reads" if args.read_mode == "lease" else "")
     png, why = plot(args.out, history, nemesis.windows, end_us / 1e6, title)
-    summary = {"seed": args.seed, "engine": args.engine, "nemesis": args.nemesis, "seconds": args.seconds, "nodes": args.nodes,
+    summary = {"seed": args.seed, "engine": args.engine, "read_mode": args.read_mode, "nemesis": args.nemesis, "seconds": args.seconds, "nodes": args.nodes,
                "bug": args.bug, "operations": counts, "faults": nemesis.faults, "fault_windows": nemesis.windows,
                "checks": checks, "plot": png or why, "passed": all(c["passed"] for c in checks.values())}
     with open(os.path.join(args.out, "summary.json"), "w") as f:
@@ -225,7 +227,8 @@ def run_inside(args):
     print("jepsen: %s" % ("PASS" if summary["passed"] else "FAIL"))
     if args.expect_failure:
         caught = [name for name, c in checks.items() if not c["passed"]]
-        print("jepsen: injected bug %s %s" % (args.bug, ("caught by: " + ", ".join(caught)) if caught else "NOT caught"))
+        what = "bug " + args.bug if args.bug != "none" else "read mode " + args.read_mode
+        print("jepsen: %s %s" % (what, ("caught by: " + ", ".join(caught)) if caught else "NOT caught"))
         return 0 if caught else 1
     return 0 if summary["passed"] else 1
 
@@ -239,6 +242,8 @@ def main():
     p.add_argument("--seed", type=int, default=int(time.time()) % 1000000)
     p.add_argument("--nodes", type=int, default=5)
     p.add_argument("--clients", type=int, default=10)
+    p.add_argument("--read-mode", choices=["readindex", "lease"], default="readindex",
+                   help="how the servers answer reads (lease reads trust the leader's clock)")
     p.add_argument("--engine", choices=["rocksdb", "lmdb", "sqlite"], default="rocksdb",
                    help="the servers' durable log engine")
     p.add_argument("--recovery-bound", type=float, default=10.0)
@@ -253,12 +258,12 @@ def main():
     args = p.parse_args()
     args.build = os.path.abspath(args.build)
     args.out = os.path.abspath(args.out)
-    args.groups = list(GROUPS) if args.nemesis == "all" else args.nemesis.split(",")
+    args.groups = [g for g in GROUPS if g != "leader-clock"] if args.nemesis == "all" else args.nemesis.split(",")
     unknown = [g for g in args.groups if g not in GROUPS]
     if unknown:
         p.error("unknown nemesis %s (choose from %s, all)" % (unknown, ", ".join(GROUPS)))
     args.power_loss = "crashes" in args.groups or "power" in args.groups
-    args.clock = "clock" in args.groups
+    args.clock = "clock" in args.groups or "leader-clock" in args.groups
     if not args.inside:
         # A private network namespace: its own loopback and firewall; nothing outside is touched.
         cmd = ["unshare", "--net"] + ([] if os.geteuid() == 0 else ["--map-root-user"])

@@ -9,6 +9,7 @@ GROUPS = {
     "power": ["power"],
     "clock": ["clock", "clock-reset"],
     "membership": ["remove", "add"],
+    "leader-clock": ["stall-leader", "unstall"],
 }
 
 
@@ -208,6 +209,31 @@ class Nemesis(threading.Thread):
         # The timer offset stays where it is: moving it back would be one more jump.
         self.cluster.set_clock(node, "+0")
         self.cluster.set_timer_clock(node, 1.0, node.timer_offset_ms)
+
+    def do_stall_leader(self, nodes):
+        """The leader's timers stall and it is cut off from every other node: lease reads (which trust the
+        leader's clock) go stale; ReadIndex reads (which ask a quorum) cannot be answered."""
+        leader_http = self.cluster.leader_http()
+        leader = next((n for n in self.cluster.nodes if n.http == leader_http), None)
+        if leader is None or not leader.running():
+            return
+        self.cluster.set_timer_clock(leader, leader.timer_rate, leader.timer_offset_ms - 30000)
+        self.heal_network()
+        for other in self.cluster.nodes:
+            if other is not leader:
+                self.cut(leader, other)
+                self.cut(other, leader)
+        self.note("clock: %s (the leader) Raft timers set back 30 s, and isolated" % leader.name)
+        self.begin("clock:" + leader.name, "clock", "%s timers stalled" % leader.name)
+        self.begin("net", "partition", "isolate %s" % leader.name)
+
+    def do_unstall(self, nodes):
+        self.heal_network()
+        for n in self.cluster.nodes:
+            if "clock:" + n.name in self.open:
+                self.reset_clocks(n)
+                self.end("clock:" + n.name)
+        self.note("partition: healed; clocks reset")
 
     # --- membership ---
     def do_remove(self, nodes):

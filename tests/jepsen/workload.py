@@ -20,6 +20,8 @@ class Client(threading.Thread):
         # leader" and the client follows), so each node's view is exercised, stale ones included.
         initial = [n for n in cluster.nodes if n.member]
         self.home = initial[cid % len(initial)].http
+        self.counter = 0
+        self.seen = {}  # key -> the last value this client read or wrote there
 
     def run(self):
         while not self.stop_flag.is_set():
@@ -32,13 +34,17 @@ class Client(threading.Thread):
         key = self.rng.choice(KEYS)
         r = self.rng.random()
         op = {"client": self.cid, "key": key}
+        # Every written value is unique (client, counter), as in Jepsen's register tests: a read then names the one
+        # write it can have come from, which keeps the checker's search small and its verdicts definite. A
+        # compare-and-set expects the value this client last saw for the key, so it succeeds often enough.
+        self.counter += 1
+        value = "%d.%d" % (self.cid, self.counter)
         if r < 0.4:
             op["f"], method, path, body = "read", "GET", "/kv/" + key, None
         elif r < 0.75:
-            value = str(self.rng.randrange(10))
             op["f"], op["value"], method, path, body = "write", value, "PUT", "/kv/" + key, {"value": value}
         else:
-            expected, value = str(self.rng.randrange(10)), str(self.rng.randrange(10))
+            expected = self.seen.get(key) or value
             op.update({"f": "cas", "expected": expected, "value": value})
             method, path, body = "POST", "/cas/" + key, {"expected": expected, "value": value}
         op["invoke"] = now_us(self.start0)
@@ -81,5 +87,7 @@ class Client(threading.Thread):
         if outcome != "unknown":
             op["complete"] = now_us(self.start0)
         op["outcome"] = outcome
+        if outcome == "ok" and (op["f"] != "read" or op["value"] is not None):
+            self.seen[key] = op["value"]
         with self.lock:
             self.history.append(op)
