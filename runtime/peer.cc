@@ -214,6 +214,10 @@ Status RaftPeer::boot() {
   committed_configuration_ = raft_->configuration();
   *member_ = raft_->configuration().is_member(self_);
 
+  {
+    std::lock_guard<std::mutex> lock(book_mu_);
+    note_ids_locked(book_, raft_->configuration());
+  }
   TransportOptions t;
   t.cluster = options_.cluster;
   t.self = self_;
@@ -226,6 +230,7 @@ Status RaftPeer::boot() {
   }
   for (const MemberRecord& m : book_) t.peers.push_back(m.address);
   t.on_join = [this](const JoinRequest& request) { return answer_join(request); };
+  t.admit_unknown = [this](const PeerAddress& peer) { return admit_unknown_peer(peer); };
   auto transport = Transport::start(t, [this](Message m) { post([this, m = std::move(m)]() { on_message(m); }); });
   if (!transport.is_ok()) return transport.status();
   transport_ = std::move(transport).value();

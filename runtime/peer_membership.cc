@@ -65,6 +65,9 @@ Result<JoinReply> RaftPeer::join_cluster() {
     } else {
       last = r.status();
       if (r.status().code() == ErrorCode::kInvalidArgument) return r.status();  // refused: another cluster
+      // The leader we were sent to may be dead (a follower names the last leader it heard of until it times out):
+      // ask the given member again, which by then names the new leader.
+      split_host_port(options_.join, host, port);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
@@ -307,6 +310,7 @@ void RaftPeer::refresh_membership() {
     if (book.empty()) book = book_;
     book_ = book;
     configuration_view_ = now;
+    note_ids_locked(book_, now);
   }
   *member_ = now.is_member(self_);
   // Connections follow the configuration: members of the one in effect and of the last committed one get one
@@ -321,6 +325,23 @@ void RaftPeer::refresh_membership() {
     }
   }
   transport_->set_peers(std::move(peers));
+}
+
+void RaftPeer::note_ids_locked(const std::vector<MemberRecord>& book, const Configuration& configuration) {
+  for (const MemberRecord& m : book) highest_id_seen_ = std::max(highest_id_seen_, m.address.id);
+  for (NodeId id : configuration.members()) highest_id_seen_ = std::max(highest_id_seen_, id);
+}
+
+// A peer with no address here may be a member added while this peer was cut off or behind — possibly the leader,
+// whose appends are this peer's only way to learn of it; refusing it would leave this peer behind for good. A
+// leader gives each new member an id above every id in its configuration (with_learner), so a newcomer's id is
+// above every id this peer has seen, while a member removed in a configuration this peer knows has a lower one and
+// stays refused. A removed member this peer never heard of is admitted too: Raft's rules keep it from doing more
+// than disrupting (as any removed member that still has an address could), and the next configuration change
+// this peer learns cuts it off.
+bool RaftPeer::admit_unknown_peer(const PeerAddress& peer) {
+  std::lock_guard<std::mutex> lock(book_mu_);
+  return peer.id > highest_id_seen_;
 }
 
 Status RaftPeer::not_leader_status() const {

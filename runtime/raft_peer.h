@@ -105,6 +105,10 @@ class RaftPeer final : public Peer {
   void queue_local_read(std::string query, Promise promise);
   void post(std::function<void()> work);
   void raft_loop();
+  // Whether the transport may take a connection from a peer this one has no address for (TransportOptions::
+  // admit_unknown).
+  bool admit_unknown_peer(const PeerAddress& peer);
+  void note_ids_locked(const std::vector<MemberRecord>& book, const Configuration& configuration);
   std::chrono::steady_clock::time_point timer_now() const;  // options_.timer_clock, or steady_clock
   void on_message(const Message& m);
   void handle_ready();
@@ -161,6 +165,7 @@ class RaftPeer final : public Peer {
   // any, from PeerOptions::members or the join reply). Read by API threads.
   mutable std::mutex book_mu_;
   std::vector<MemberRecord> book_;
+  NodeId highest_id_seen_ = 0;        // in any configuration or address book so far (see admit_unknown_peer)
   Configuration configuration_view_;  // the configuration in effect, for members()
   std::mutex apply_mu_;
   std::condition_variable apply_cv_;

@@ -65,6 +65,10 @@ struct TransportOptions {
   std::chrono::milliseconds reconnect_max{1000};
   // Answers join requests (on a reader thread; may block while the change commits). Unset: they are refused.
   std::function<JoinReply(const JoinRequest&)> on_join;
+  // Asked (on a reader thread) about a hello from a peer not in the list, with the address it listens on: true
+  // admits it — it joins the list until the next set_peers, so it can be answered. A peer that missed a membership
+  // change needs this to hear from a member added meanwhile (possibly the leader). Unset: unknown peers are refused.
+  std::function<bool(const PeerAddress&)> admit_unknown;
 };
 
 struct TransportStats {

@@ -67,6 +67,8 @@ class WebSocketTransport final : public Transport {
   std::optional<PeerAddress> peer(NodeId id) const;
   void start_outbound(const PeerAddress& p);  // peers_mu_ held
   void answer_join(Socket& ws, std::string_view payload);
+  // A hello from a peer not in the list: asks options_.admit_unknown, and adds the peer if it says yes.
+  bool admit(const wire::Hello& hello, const tcp::socket& socket);
   void track(int fd, bool add);
 
   TransportOptions options_;
@@ -222,7 +224,8 @@ void WebSocketTransport::serve(tcp::socket socket) {
         refuse("this is cluster '" + options_.cluster + "', not '" + hello.value().cluster + "'");
       } else if (hello.value().to != options_.self) {
         refuse("this is node " + std::to_string(options_.self) + ", not " + std::to_string(hello.value().to));
-      } else if (auto p = peer(hello.value().from); !p || p->name != hello.value().from_name) {
+      } else if (auto p = peer(hello.value().from); p ? p->name != hello.value().from_name
+                                                       : !admit(hello.value(), ws.next_layer())) {
         refuse("unknown peer '" + hello.value().from_name + "' (id " + std::to_string(hello.value().from) + ")");
       } else {
         from = hello.value().from;
@@ -268,6 +271,26 @@ void WebSocketTransport::serve(tcp::socket socket) {
   beast::error_code ignored;
   ws.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
   track(fd, false);
+}
+
+bool WebSocketTransport::admit(const wire::Hello& hello, const tcp::socket& socket) {
+  if (!options_.admit_unknown || hello.from_port == 0 || hello.from == options_.self) return false;
+  PeerAddress address{hello.from, hello.from_name, hello.from_host, hello.from_port};
+  if (address.host.empty()) {  // it listens on every address: answer where it connected from
+    beast::error_code ec;
+    const auto remote = socket.remote_endpoint(ec);
+    if (ec) return false;
+    address.host = remote.address().to_string();
+  }
+  if (!options_.admit_unknown(address)) return false;
+  std::lock_guard<std::mutex> lock(peers_mu_);
+  if (stopping_) return false;
+  for (const PeerAddress& p : options_.peers) {
+    if (p.id == address.id) return p.name == address.name;  // admitted meanwhile by another connection
+  }
+  options_.peers.push_back(address);
+  start_outbound(address);
+  return true;
 }
 
 void WebSocketTransport::answer_join(Socket& ws, std::string_view payload) {
@@ -320,7 +343,12 @@ bool WebSocketTransport::connect(Outbound& peer, std::unique_ptr<Socket>& ws) {
   ws->read_message_max(0);  // bounded by the read buffer below (see serve())
   ws->handshake(peer.address.host + ":" + std::to_string(peer.address.port), "/raftkit", ec);
   if (ec) return false;
-  ws->write(net::buffer(wire::encode_hello(wire::Hello{options_.cluster, options_.self, options_.self_name, peer.address.id})), ec);
+  const bool listens_everywhere = net::ip::make_address(options_.listen_host, ec).is_unspecified() || ec;
+  ec.clear();
+  ws->write(net::buffer(wire::encode_hello(wire::Hello{options_.cluster, options_.self, options_.self_name,
+                                                       peer.address.id, listens_everywhere ? "" : options_.listen_host,
+                                                       port_})),
+            ec);
   beast::flat_buffer buffer(64 * 1024);
   if (!ec) ws->read(buffer, ec);
   if (ec) return false;

@@ -162,6 +162,8 @@ std::string encode_hello(const Hello& hello) {
   w.u64(hello.from);
   w.str(hello.from_name);
   w.u64(hello.to);
+  w.str(hello.from_host);
+  w.u16(hello.from_port);
   return frame(FrameType::kHello, w.take());
 }
 
@@ -212,9 +214,11 @@ Result<Frame> decode_frame(std::string_view bytes, std::size_t max_payload) {
 Result<Hello> decode_hello(std::string_view payload) {
   Reader r(payload);
   Hello h;
-  if (!r.str(h.cluster) || !r.u64(h.from) || !r.str(h.from_name) || !r.u64(h.to) || r.remaining() != 0) {
-    return malformed("bad hello");
+  if (!r.str(h.cluster) || !r.u64(h.from) || !r.str(h.from_name) || !r.u64(h.to)) return malformed("bad hello");
+  if (r.remaining() != 0) {  // the sender's address, sent since membership changes could outrun a peer
+    if (!r.str(h.from_host) || !r.u16(h.from_port)) return malformed("bad hello");
   }
+  if (r.remaining() != 0) return malformed("bad hello");
   return h;
 }
 

@@ -39,6 +39,10 @@ struct Hello {
   NodeId from = kNoNode;
   std::string from_name;
   NodeId to = kNoNode;
+  // Where the sender listens ("" host: take the connection's source address), so a receiver that does not know the
+  // sender yet can admit it and answer (TransportOptions::admit_unknown). Absent (port 0) in older hellos.
+  std::string from_host;
+  std::uint16_t from_port = 0;
   bool operator==(const Hello&) const = default;
 };
 

@@ -122,6 +122,41 @@ TEST_CASE("transport: an unknown peer is refused", "[transport][handshake]") {
   CHECK(p.b.transport->stats().connections_refused > 0);
 }
 
+TEST_CASE("transport: an unknown peer admitted by admit_unknown is answered at the address in its hello",
+          "[transport][handshake][membership]") {
+  // b knows nobody (it missed the change that added a); a knows b. b admits ids above 1 only.
+  Endpoint a, b, c;
+  std::vector<PeerAddress> asked;
+  std::mutex asked_mu;
+  TransportOptions ob = options_for(2, "test", {});
+  ob.admit_unknown = [&](const PeerAddress& p) {
+    std::lock_guard<std::mutex> lock(asked_mu);
+    asked.push_back(p);
+    return p.id > 2;
+  };
+  start(b, ob);
+  start(a, options_for(3, "test", {{2, "node-2", "127.0.0.1", b.transport->port()}}));
+  a.transport->send({heartbeat(3, 2, 7)});
+  REQUIRE(b.wait_for(1));
+  CHECK(b.received[0].context == 7);
+  {
+    std::lock_guard<std::mutex> lock(asked_mu);
+    REQUIRE(asked.size() == 1);
+    CHECK(asked[0].name == "node-3");
+    CHECK(asked[0].host == "127.0.0.1");
+    CHECK(asked[0].port == a.transport->port());
+  }
+  b.transport->send({heartbeat(2, 3, 8)});  // b answers the peer it just admitted
+  REQUIRE(a.wait_for(1));
+  CHECK(a.received[0].context == 8);
+  // An id admit_unknown turns down (a removed member, say) is refused, as without the callback.
+  start(c, options_for(1, "test", {{2, "node-2", "127.0.0.1", b.transport->port()}}));
+  c.transport->send({heartbeat(1, 2, 9)});
+  for (int i = 0; i < 500 && b.transport->stats().connections_refused == 0; ++i) std::this_thread::sleep_for(10ms);
+  CHECK(b.transport->stats().connections_refused > 0);
+  CHECK(b.received.size() == 1);
+}
+
 // A raw WebSocket client, for sending what a well-behaved peer never would.
 struct RawClient {
   boost::asio::io_context ioc;

@@ -54,12 +54,20 @@ TEST_CASE("wire: a batch of messages round-trips every field", "[wire]") {
 }
 
 TEST_CASE("wire: hello, welcome and refusal round-trip", "[wire]") {
-  Hello h{"prod-eu", 3, "node-c", 1};
+  Hello h{"prod-eu", 3, "node-c", 1, "10.0.0.3", 7003};
   const std::string hello_bytes = encode_hello(h);  // a Frame's payload points into the bytes it was decoded from
   auto frame = decode_frame(hello_bytes, 1024);
   REQUIRE(frame.is_ok());
   CHECK(frame.value().type == FrameType::kHello);
   CHECK(decode_hello(frame.value().payload).value() == h);
+  // A hello without the sender's address (older peers) still decodes: port 0 means "unknown".
+  std::string old_payload(frame.value().payload);
+  old_payload.resize(old_payload.size() - (4 + 8 + 2));  // "10.0.0.3" with its u32 length, and the u16 port
+  auto old = decode_hello(old_payload);
+  REQUIRE(old.is_ok());
+  CHECK(old.value().from_port == 0);
+  CHECK(old.value().from_name == "node-c");
+  CHECK_FALSE(decode_hello(old_payload + "x").is_ok());
   const std::string welcome_bytes = encode_welcome();
   CHECK(decode_frame(welcome_bytes, 1024).value().type == FrameType::kWelcome);
   const std::string refusal_bytes = encode_refusal("unknown peer node-x");
