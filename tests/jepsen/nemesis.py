@@ -21,7 +21,8 @@ class Nemesis(threading.Thread):
     def __init__(self, cluster, rng, groups, start, stop, log):
         super().__init__(daemon=True)
         self.cluster, self.rng, self.start0, self.stop_flag, self.log = cluster, rng, start, stop, log
-        self.choices = [kind for g in groups for kind in GROUPS[g]]
+        self.groups = list(groups)
+        self.round = []  # groups still to visit in this round: every group gets a turn before any gets two
         self.faults = []    # {"time_us", "fault"}
         self.windows = []   # {"start_us", "end_us", "kind", "what"}
         self.open = {}      # key -> window still open
@@ -73,7 +74,10 @@ class Nemesis(threading.Thread):
         self.cluster.check_exits()
         nodes = [n for n in self.cluster.nodes if n.member or n.running()]
         self.rng.shuffle(nodes)
-        kind = self.rng.choice(self.choices)
+        if not self.round:
+            self.round = list(self.groups)
+            self.rng.shuffle(self.round)
+        kind = self.rng.choice(GROUPS[self.round.pop()])
         getattr(self, "do_" + kind.replace("-", "_"))(nodes)
 
     def do_isolate(self, nodes):
