@@ -1,4 +1,4 @@
-// raftkit-power-loss --root DIR --trace FILE [--model pessimistic|torn|reordered] [--seed S]
+// raftkit-power-loss --root DIR --trace FILE [--model pessimistic|torn|reordered] [--seed S] [--non-durable NAME]...
 //
 // Cuts the power of a process that was writing DIR under the file-operation recorder (libraftkit_iotrace.so loaded
 // with LD_PRELOAD, streaming to FILE; see iotrace.h), after that process has been killed: replays the trace through
@@ -7,7 +7,10 @@
 // others), and rewrites FILE as a trace of that state, all of it durable, so the restarted process can be traced
 // and cut again. The Jepsen harness's power-loss nemesis runs it.
 //
-// The trace must describe DIR from when it was empty (or from a previous run of this tool).
+// The trace must describe DIR from when it was empty (or from a previous run of this tool). --non-durable names
+// files (by file name) that hold no durable data and are rebuilt on open — LMDB's lock.mdb, SQLite's -shm WAL
+// index — as the conformance suite's SuiteOptions::non_durable_files: their shared writable mmaps are allowed, and
+// they are gone after the power loss. Any other shared writable mmap makes the tool refuse.
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -92,7 +95,9 @@ std::string baseline_trace(const std::string& root) {
 int main(int argc, char** argv) {
   std::string root, trace_file, model_name = "pessimistic";
   std::uint64_t seed = 1;
+  std::vector<std::string> non_durable;
   for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--non-durable") == 0) non_durable.push_back(argv[i + 1]);
     if (std::strcmp(argv[i], "--root") == 0) root = argv[i + 1];
     else if (std::strcmp(argv[i], "--trace") == 0) trace_file = argv[i + 1];
     else if (std::strcmp(argv[i], "--model") == 0) model_name = argv[i + 1];
@@ -114,23 +119,30 @@ int main(int argc, char** argv) {
   const std::string bytes = buffer.str();
 
   DiskModel disk(root);
-  std::size_t pos = 0, ops = 0, uncovered = 0;
+  auto is_non_durable = [&](const std::string& path) {
+    return std::find(non_durable.begin(), non_durable.end(), fs::path(path).filename().string()) != non_durable.end();
+  };
+  std::size_t pos = 0, ops = 0;
+  std::string uncovered;
   Op op;
   while (raftkit::iotrace::decode(bytes, pos, op)) {
-    if (op.type == OpType::kUncovered) ++uncovered;
+    if (op.type == OpType::kUncovered && !is_non_durable(op.path)) uncovered += " " + op.path2 + " on " + op.path + ";";
     disk.apply(op);
     ++ops;
   }
   // A record cut short by the kill is the only damage a streamed trace can have.
   if (bytes.size() - pos > 0) std::fprintf(stderr, "raftkit-power-loss: ignoring a torn last record (%zu bytes)\n",
                                            bytes.size() - pos);
-  if (uncovered > 0) return fail("the trace saw I/O it cannot model (shared writable mmap): refusing to cut power");
+  if (!uncovered.empty()) return fail("the trace saw I/O it cannot model:" + uncovered + " refusing to cut power");
 
   const std::string staging = root + ".power-loss";
   std::error_code ec;
   fs::remove_all(staging, ec);
   raftkit::Random random(seed);
   if (auto s = disk.materialize(staging, model, random); !s.is_ok()) return fail(s.to_string());
+  for (const auto& e : fs::recursive_directory_iterator(staging)) {
+    if (e.is_regular_file() && is_non_durable(e.path().string())) fs::remove(e.path(), ec);
+  }
   const std::uint64_t before = tree_bytes(root), after = tree_bytes(staging);
   fs::remove_all(root, ec);
   if (ec) return fail("remove " + root + ": " + ec.message());

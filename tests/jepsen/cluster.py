@@ -128,8 +128,13 @@ class Cluster:
         """Kills the node and leaves its directory as a power loss would: everything it had not fsynced is gone
         (raftkit-power-loss replays the recorder's trace through the conformance suite's disk model)."""
         self.kill(node)
-        r = subprocess.run([self.binary("raftkit-power-loss"), "--root", node.data, "--trace", node.trace,
-                            "--model", model, "--seed", str(seed)], capture_output=True, text=True)
+        # Files the engines keep in shared memory and rebuild on open (SuiteOptions::non_durable_files).
+        non_durable = {"lmdb": ["lock.mdb"], "sqlite": ["log.sqlite3-shm"]}.get(self.args.engine, [])
+        cmd = [self.binary("raftkit-power-loss"), "--root", node.data, "--trace", node.trace, "--model", model,
+               "--seed", str(seed)]
+        for name in non_durable:
+            cmd += ["--non-durable", name]
+        r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError("raftkit-power-loss failed: " + (r.stderr or r.stdout).strip())
         return r.stdout.strip()
