@@ -19,6 +19,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "consensus/little_endian.h"
+
 namespace raftkit::iotrace {
 namespace {
 
@@ -244,18 +246,6 @@ std::string gather(const struct iovec* iov, int iovcnt, std::size_t limit) {
     out.append(static_cast<const char*>(iov[i].iov_base), take);
   }
   return out;
-}
-
-void put_u64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-bool get_u64(const std::string& in, std::size_t& pos, std::uint64_t& v) {
-  if (in.size() - pos < 8) return false;
-  v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[pos + i])) << (8 * i);
-  pos += 8;
-  return true;
 }
 
 void put_bytes(std::string& out, const std::string& b) {

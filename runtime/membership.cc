@@ -2,14 +2,13 @@
 
 #include <algorithm>
 
+#include "consensus/little_endian.h"
+
 namespace raftkit {
 namespace {
 
 constexpr char kMagic[] = "RKMB1";
 
-void put_u64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
 void put_str(std::string& out, const std::string& s) {
   put_u64(out, s.size());
   out += s;

@@ -2,14 +2,12 @@
 
 #include <algorithm>
 
+#include "consensus/little_endian.h"
+
 namespace raftkit {
 namespace {
 
 constexpr char kMagic[] = "RKSESS01";
-
-void put_u64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
 
 bool get_u64(std::istream& in, std::uint64_t& v) {
   unsigned char b[8];

@@ -3,25 +3,15 @@
 #include <cstring>
 
 #include "adapters/common/crc32c.h"
+#include "consensus/little_endian.h"
 
 namespace raftkit {
 namespace {
 
-void put_u64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-void put_u32(std::string& out, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-std::uint64_t get_u64(std::string_view in, std::size_t pos) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[pos + i])) << (8 * i);
-  return v;
-}
-std::uint32_t get_u32(std::string_view in, std::size_t pos) {
-  std::uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(static_cast<unsigned char>(in[pos + i])) << (8 * i);
-  return v;
+// Fixed-width reads at a position the caller has checked.
+std::uint64_t u64_at(std::string_view in, std::size_t pos) { return get_fixed(in.data() + pos, 8); }
+std::uint32_t u32_at(std::string_view in, std::size_t pos) {
+  return static_cast<std::uint32_t>(get_fixed(in.data() + pos, 4));
 }
 
 void seal(std::string& out) { put_u32(out, crc32c(out)); }
@@ -33,7 +23,7 @@ Result<std::string_view> unseal(std::string_view bytes, std::size_t min_body, co
                                               " bytes)");
   }
   const std::string_view body = bytes.substr(0, bytes.size() - 4);
-  if (crc32c(body) != get_u32(bytes, bytes.size() - 4)) {
+  if (crc32c(body) != u32_at(bytes, bytes.size() - 4)) {
     return Status(ErrorCode::kCorruption, std::string(what) + " record fails its checksum");
   }
   return body;
@@ -79,7 +69,7 @@ Result<Term> decode_entry_term(std::string_view bytes, Index expected_index) {
   if (!body.is_ok()) {
     return Status(ErrorCode::kCorruption, "entry " + std::to_string(expected_index) + ": " + body.status().message());
   }
-  const Index index = get_u64(body.value(), 0);
+  const Index index = u64_at(body.value(), 0);
   if (index != expected_index) {
     return Status(ErrorCode::kCorruption, "entry stored at index " + std::to_string(expected_index) + " says it is " +
                                               std::to_string(index));
@@ -88,7 +78,7 @@ Result<Term> decode_entry_term(std::string_view bytes, Index expected_index) {
   if (kind > static_cast<std::uint8_t>(EntryKind::kNoop)) {
     return Status(ErrorCode::kCorruption, "entry " + std::to_string(index) + " has unknown kind " + std::to_string(kind));
   }
-  return get_u64(body.value(), 8);
+  return u64_at(body.value(), 8);
 }
 
 Result<Entry> decode_entry(std::string_view bytes, Index expected_index) {
@@ -115,7 +105,7 @@ Result<HardState> decode_hard_state(std::string_view bytes) {
   Result<std::string_view> body = unseal(bytes, 24, "hard state");
   if (!body.is_ok()) return body.status();
   if (body.value().size() != 24) return Status(ErrorCode::kCorruption, "hard state record has the wrong length");
-  return HardState{get_u64(body.value(), 0), get_u64(body.value(), 8), get_u64(body.value(), 16)};
+  return HardState{u64_at(body.value(), 0), u64_at(body.value(), 8), u64_at(body.value(), 16)};
 }
 
 std::string encode_tail_anchor(const TailAnchor& t) {
@@ -130,7 +120,7 @@ Result<TailAnchor> decode_tail_anchor(std::string_view bytes) {
   Result<std::string_view> body = unseal(bytes, 16, "tail anchor");
   if (!body.is_ok()) return body.status();
   if (body.value().size() != 16) return Status(ErrorCode::kCorruption, "tail anchor record has the wrong length");
-  return TailAnchor{get_u64(body.value(), 0), get_u64(body.value(), 8)};
+  return TailAnchor{u64_at(body.value(), 0), u64_at(body.value(), 8)};
 }
 
 std::string encode_snapshot_meta(const SnapshotMeta& meta) {
@@ -146,8 +136,8 @@ Result<SnapshotMeta> decode_snapshot_meta(std::string_view bytes) {
   Result<std::string_view> body = unseal(bytes, 16, "snapshot metadata");
   if (!body.is_ok()) return body.status();
   SnapshotMeta meta;
-  meta.last_index = get_u64(body.value(), 0);
-  meta.last_term = get_u64(body.value(), 8);
+  meta.last_index = u64_at(body.value(), 0);
+  meta.last_term = u64_at(body.value(), 8);
   Result<Configuration> c = decode_configuration(std::string(body.value().substr(16)));
   if (!c.is_ok()) return Status(ErrorCode::kCorruption, "snapshot metadata: " + c.status().message());
   meta.configuration = c.value();

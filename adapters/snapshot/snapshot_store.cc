@@ -15,6 +15,7 @@
 
 #include "adapters/common/crc32c.h"
 #include "adapters/common/log_directory.h"
+#include "consensus/little_endian.h"
 
 namespace raftkit {
 namespace {
@@ -29,17 +30,6 @@ Status io_error(const std::string& what, const std::string& path) {
   return Status(ErrorCode::kIo, what + " " + path + ": " + std::strerror(errno));
 }
 
-void put_u32(std::string& out, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-void put_u64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-std::uint64_t get_le(const char* p, int bytes) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
-  return v;
-}
 
 std::string encode_meta(const SnapshotMeta& meta) {
   std::string m;
@@ -161,16 +151,16 @@ class FileSnapshotReader final : public SnapshotReader {
         std::memcmp(head, kHeaderMagic, kMagicBytes) != 0) {
       return corrupt("not a snapshot file or truncated header");
     }
-    const std::uint64_t meta_len = get_le(head + kMagicBytes, 4);
+    const std::uint64_t meta_len = get_fixed(head + kMagicBytes, 4);
     if (meta_len > kMaxMetaBytes || sizeof head + meta_len + 4 + kFooterBytes > size_) return corrupt("bad header length");
     std::string meta(meta_len + 4, '\0');
     if (!pread_all(fd_, meta.data(), meta.size(), sizeof head)) return corrupt("truncated header");
-    if (crc32c(std::string_view(meta).substr(0, meta_len)) != get_le(meta.data() + meta_len, 4)) {
+    if (crc32c(std::string_view(meta).substr(0, meta_len)) != get_fixed(meta.data() + meta_len, 4)) {
       return corrupt("header fails its checksum");
     }
     if (meta_len < 16) return corrupt("header too short");
-    meta_.last_index = get_le(meta.data(), 8);
-    meta_.last_term = get_le(meta.data() + 8, 8);
+    meta_.last_index = get_fixed(meta.data(), 8);
+    meta_.last_term = get_fixed(meta.data() + 8, 8);
     Result<Configuration> c = decode_configuration(meta.substr(16, meta_len - 16));
     if (!c.is_ok()) return corrupt("configuration: " + c.status().message());
     meta_.configuration = c.value();
@@ -180,8 +170,8 @@ class FileSnapshotReader final : public SnapshotReader {
         std::memcmp(foot + 12, kFooterMagic, kMagicBytes) != 0) {
       return corrupt("missing footer (an incomplete file)");
     }
-    body_size_ = get_le(foot, 8);
-    body_crc_ = static_cast<std::uint32_t>(get_le(foot + 8, 4));
+    body_size_ = get_fixed(foot, 8);
+    body_crc_ = static_cast<std::uint32_t>(get_fixed(foot + 8, 4));
     if (body_begin_ + body_size_ + kFooterBytes != size_) return corrupt("body length disagrees with the file size");
     buf_ = std::make_unique<BodyBuf>(fd_, body_begin_, body_begin_ + body_size_);
     stream_ = std::make_unique<std::istream>(buf_.get());
@@ -401,7 +391,7 @@ class FileIncoming final : public IncomingSnapshot {
   void account(std::uint64_t offset, std::string_view bytes) {
     header_.append(bytes.substr(0, static_cast<std::size_t>(
                                        std::min<std::uint64_t>(bytes.size(), header_.size() < 12 ? 12 - header_.size() : 0))));
-    if (body_begin_ == 0 && header_.size() >= 12) body_begin_ = 12 + get_le(header_.data() + 8, 4) + 4;
+    if (body_begin_ == 0 && header_.size() >= 12) body_begin_ = 12 + get_fixed(header_.data() + 8, 4) + 4;
     if (body_begin_ == 0 || total_ < kFooterBytes) return;
     const std::uint64_t lo = std::max(offset, body_begin_), hi = std::min(offset + bytes.size(), total_ - kFooterBytes);
     if (lo < hi) crc_ = crc32c_extend(crc_, bytes.data() + (lo - offset), static_cast<std::size_t>(hi - lo));
@@ -409,7 +399,7 @@ class FileIncoming final : public IncomingSnapshot {
   bool body_checksum_matches(const SnapshotReader& reader) {
     char foot[kFooterBytes];
     return body_begin_ != 0 && pread_all(fd_, foot, sizeof foot, total_ - kFooterBytes) &&
-           static_cast<std::uint32_t>(get_le(foot + 8, 4)) == crc_ && reader.body_size() + body_begin_ + kFooterBytes == total_;
+           static_cast<std::uint32_t>(get_fixed(foot + 8, 4)) == crc_ && reader.body_size() + body_begin_ + kFooterBytes == total_;
   }
 
   SnapshotMeta meta_;
