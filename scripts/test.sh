@@ -3,7 +3,8 @@
 #   1. the unit, checker, regression-simulation, transport and runtime tests under ASan + UBSan;
 #   2. every CTest test in an optimised build (unit, the contract on every engine, SIGKILL and 1M-entry tests,
 #      the checker against the reference histories, 1000 random simulation seeds, injected-bug detection, the
-#      conformance suite on every engine and on broken adapters, the external runner, the installed consumer);
+#      conformance suite on every engine and on broken adapters, the external runner, the installed consumer, the
+#      Jepsen-style runs of a real cluster, whose faults and checks are printed after);
 #   3. bazel test //... (offline).
 # Exits non-zero if anything fails. .ci/run calls exactly this.
 set -euo pipefail
@@ -33,6 +34,10 @@ grep -h "simulation:" build/Testing/Temporary/LastTest.log | sed 's/^/  /'
 step "conformance summary"
 grep -hE "^conformance: [a-z-]+: (PASS|FAIL)|^conformance: memory crash mode|^as expected|^UNEXPECTED|^conformance self-proof" \
   build/Testing/Temporary/LastTest.log | sed 's/^/  /'
+
+step "Jepsen-style runs: faults injected and checks (full output in build/jepsen/*/)"
+grep -hE "^jepsen: |^  fault +[0-9.]+ s  |^  (PASS|FAIL) (linearizable|acknowledged|recovers|members|replicas|no server|nemesis)" \
+  build/Testing/Temporary/LastTest.log | cut -c1-200 | sed 's/^/  /' || true
 
 step "bazel test //... (offline)"
 bazel test --jobs="$jobs" //... 2>&1 | tee build/bazel.out | grep -vE '^(INFO|Loading|Analyzing)' || {
