@@ -97,31 +97,29 @@ struct Cluster {
     o.promote_within = 20;
     return o;
   }
-  // Bootstraps a cluster of these peers.
-  void bootstrap(const std::vector<std::string>& names) {
+  // The initial members' addresses, ids in the order given.
+  std::vector<PeerAddress> initial_members(const std::vector<std::string>& names) {
     std::vector<PeerAddress> members;
     NodeId id = 1;
     for (const std::string& n : names) members.push_back({id++, n, "127.0.0.1", port_of(n)});
-    for (const std::string& n : names) {
-      PeerOptions o = options(n);
-      o.members = members;
-      auto p = Peer::start(o, std::make_unique<Registers>());
-      INFO(n << ": " << (p.is_ok() ? "ok" : p.status().to_string()));
-      REQUIRE(p.is_ok());
-      peers[n] = std::move(p).value();
-    }
+    return members;
   }
-  // Restarts one of the peers bootstrapped with `initial` (its log decides; the member list is what it was given).
-  void restart(const std::string& name, const std::vector<std::string>& initial) {
-    std::vector<PeerAddress> members;
-    NodeId id = 1;
-    for (const std::string& n : initial) members.push_back({id++, n, "127.0.0.1", port_of(n)});
+  // Starts (or restarts: its log then decides) one of a cluster bootstrapped with `members`.
+  void start_member(const std::string& name, const std::vector<PeerAddress>& members) {
     PeerOptions o = options(name);
     o.members = members;
     auto p = Peer::start(o, std::make_unique<Registers>());
     INFO(name << ": " << (p.is_ok() ? "ok" : p.status().to_string()));
     REQUIRE(p.is_ok());
     peers[name] = std::move(p).value();
+  }
+  // Bootstraps a cluster of these peers.
+  void bootstrap(const std::vector<std::string>& names) {
+    for (const std::string& n : names) start_member(n, initial_members(names));
+  }
+  // Restarts one of the peers bootstrapped with `initial`.
+  void restart(const std::string& name, const std::vector<std::string>& initial) {
+    start_member(name, initial_members(initial));
   }
   // Starts a peer that joins through `via`.
   void join(const std::string& name, const std::string& via) {
