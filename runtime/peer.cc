@@ -247,13 +247,18 @@ void RaftPeer::post(std::function<void()> work) {
   cv_.notify_one();
 }
 
+std::optional<Status> RaftPeer::refusal() const {
+  if (stopping_) return Status(ErrorCode::kUnavailable, "peer stopped");
+  if (pending_.load() >= options_.max_pending_requests) {
+    return Status(ErrorCode::kUnavailable,
+                  "overloaded: " + std::to_string(pending_.load()) + " requests pending; retry later");
+  }
+  return std::nullopt;
+}
+
 std::future<Result<std::string>> RaftPeer::write(std::string command, std::uint64_t client_id,
                                                 std::uint64_t request_id) {
-  if (stopping_) return answer_now(Status(ErrorCode::kUnavailable, "peer stopped"));
-  if (pending_.load() >= options_.max_pending_requests) {
-    return answer_now(Status(ErrorCode::kUnavailable, "overloaded: " + std::to_string(pending_.load()) +
-                                                          " requests pending; retry later"));
-  }
+  if (std::optional<Status> refused = refusal()) return answer_now(*refused);
   auto promise = std::make_shared<Promise>(&pending_);
   auto future = promise->get_future();
   post([this, promise, payload = encode_command(command, client_id, request_id)]() mutable {
@@ -268,11 +273,7 @@ std::future<Result<std::string>> RaftPeer::write(std::string command, std::uint6
 }
 
 std::future<Result<std::string>> RaftPeer::read(std::string query) {
-  if (stopping_) return answer_now(Status(ErrorCode::kUnavailable, "peer stopped"));
-  if (pending_.load() >= options_.max_pending_requests) {
-    return answer_now(Status(ErrorCode::kUnavailable, "overloaded: " + std::to_string(pending_.load()) +
-                                                          " requests pending; retry later"));
-  }
+  if (std::optional<Status> refused = refusal()) return answer_now(*refused);
   auto promise = std::make_shared<Promise>(&pending_);
   auto future = promise->get_future();
   post([this, promise, query = std::move(query)]() mutable {
@@ -293,11 +294,7 @@ std::future<Result<std::string>> RaftPeer::read(std::string query) {
 }
 
 std::future<Result<std::string>> RaftPeer::read_local(std::string query) {
-  if (stopping_) return answer_now(Status(ErrorCode::kUnavailable, "peer stopped"));
-  if (pending_.load() >= options_.max_pending_requests) {
-    return answer_now(Status(ErrorCode::kUnavailable, "overloaded: " + std::to_string(pending_.load()) +
-                                                          " requests pending; retry later"));
-  }
+  if (std::optional<Status> refused = refusal()) return answer_now(*refused);
   Promise promise(&pending_);
   auto future = promise.get_future();
   queue_local_read(std::move(query), std::move(promise));

@@ -101,6 +101,8 @@ class RaftPeer final : public Peer {
   std::vector<MemberInfo> members() const override;
 
  private:
+  // Why a new request must be answered at once instead of taken: the peer is stopping, or too many are pending.
+  std::optional<Status> refusal() const;
   // Hands a read straight to the apply thread: it sees whatever has been applied when it gets there.
   void queue_local_read(std::string query, Promise promise);
   void post(std::function<void()> work);
