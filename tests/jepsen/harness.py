@@ -144,6 +144,7 @@ def run_inside(args):
     nemesis_stop = threading.Event()
     nemesis = Nemesis(cluster, random.Random(rng.random()), args.groups, start, nemesis_stop, log)
     nemesis.power_model = None if args.power_model == "any" else args.power_model
+    nemesis.power_victims = args.power_victims
     for c in clients:
         c.start()
     nemesis.start()
@@ -255,6 +256,8 @@ def main():
     p.add_argument("--bug", choices=["none", "local-reads", "ack-before-fsync"], default="none",
                    help="run servers with a deliberate bug; with --expect-failure the run passes only if caught")
     p.add_argument("--expect-failure", action="store_true")
+    p.add_argument("--power-victims", choices=["any", "all"], default="any",
+                   help="who loses power together: one node or a majority (any), or every member (all)")
     p.add_argument("--power-model", choices=["any", "pessimistic", "torn", "reordered"], default="any",
                    help="what a power loss keeps of unsynced writes: none, torn sectors, a random subset; any: "
                         "chosen at random per node and loss")

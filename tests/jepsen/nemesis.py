@@ -28,6 +28,7 @@ class Nemesis(threading.Thread):
         self.open = {}      # key -> window still open
         self.errors = []    # the nemesis itself failing (a harness problem, reported as a failed check)
         self.power_model = None  # what a power loss keeps of unsynced writes (raftkit-power-loss); None: any
+        self.power_victims = "any"  # "all": every power loss takes every member down at once
 
     # --- bookkeeping ---
     def note(self, what):
@@ -160,10 +161,13 @@ class Nemesis(threading.Thread):
             return
         many = self.rng.random() < 0.4
         victims = members[:len(members) // 2 + 1] if many else members[:1]
+        if self.power_victims == "all":  # the whole cluster at once: a data-centre outage
+            victims, many = members, True
         for v in victims:
             self.cluster.kill(v)
         names = " ".join(v.name for v in victims)
-        self.note("power loss: %s%s" % (names, " (a majority at once)" if many else ""))
+        self.note("power loss: %s%s" % (names, " (every member)" if len(victims) == len(members) > 1
+                                            else " (a majority at once)" if many else ""))
         for v in victims:
             model = self.power_model or self.rng.choice(["pessimistic", "torn", "reordered"])
             self.begin("down:" + v.name, "power", "power loss " + v.name)
