@@ -210,7 +210,7 @@ std::future<Result<std::string>> RaftPeer::leave() {
   JoinRequest request{options_.cluster, options_.name, options_.host, options_.port, options_.info, true};
   // The leader stops replicating to a removed peer, so this peer may never see the entry that removes it: the
   // leader's answer is how it learns.
-  return std::async(std::launch::async, [candidates, request, member = member_]() -> Result<std::string> {
+  return std::async(std::launch::async, [candidates, request, member = member_, left = left_]() -> Result<std::string> {
     Status last(ErrorCode::kUnavailable, "no member to ask");
     for (int round = 0; round < 20; ++round) {
       for (const MemberRecord& m : candidates) {
@@ -219,6 +219,7 @@ std::future<Result<std::string>> RaftPeer::leave() {
         for (int hop = 0; hop < 3; ++hop) {
           Result<JoinReply> r = Transport::request_join(host, port, request, std::chrono::milliseconds(20000));
           if (r.is_ok() && r.value().ok) {
+            *left = true;
             *member = false;
             return std::string("left");
           }
@@ -312,7 +313,7 @@ void RaftPeer::refresh_membership() {
     configuration_view_ = now;
     note_ids_locked(book_, now);
   }
-  *member_ = now.is_member(self_);
+  *member_ = now.is_member(self_) && !*left_;
   // Connections follow the configuration: members of the one in effect and of the last committed one get one
   // (a peer being removed must hear that its removal committed, and the leader removing itself must hear the
   // acknowledgements that commit it); everyone else — removed peers — none, and their connections are refused.

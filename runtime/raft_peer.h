@@ -190,6 +190,9 @@ class RaftPeer final : public Peer {
   std::atomic<std::uint64_t> snapshot_index_{0}, first_index_{0}, installs_{0};
   // Shared with leave()'s helper thread, which may outlive a request but not this flag.
   std::shared_ptr<std::atomic<bool>> member_ = std::make_shared<std::atomic<bool>>(true);
+  // Set once leave() is answered: the configuration that removes this peer may never reach it, and an older one
+  // arriving later must not make it a member again.
+  std::shared_ptr<std::atomic<bool>> left_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 }  // namespace raftkit::internal
