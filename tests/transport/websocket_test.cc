@@ -125,9 +125,10 @@ TEST_CASE("transport: an unknown peer is refused", "[transport][handshake]") {
 TEST_CASE("transport: an unknown peer admitted by admit_unknown is answered at the address in its hello",
           "[transport][handshake][membership]") {
   // b knows nobody (it missed the change that added a); a knows b. b admits ids above 1 only.
-  Endpoint a, b, c;
+  // What b's callback touches is declared first, so it outlives b's transport, whose threads may still call it.
   std::vector<PeerAddress> asked;
   std::mutex asked_mu;
+  Endpoint a, b, c;
   TransportOptions ob = options_for(2, "test", {});
   ob.admit_unknown = [&](const PeerAddress& p) {
     std::lock_guard<std::mutex> lock(asked_mu);
