@@ -248,7 +248,7 @@ void RaftPeer::post(std::function<void()> work) {
 }
 
 std::optional<Status> RaftPeer::refusal() const {
-  if (stopping_) return Status(ErrorCode::kUnavailable, "peer stopped");
+  if (stopping_) return Status(ErrorCode::kUnavailable, "peer stopped: " + status().stop_reason);
   if (pending_.load() >= options_.max_pending_requests) {
     return Status(ErrorCode::kUnavailable,
                   "overloaded: " + std::to_string(pending_.load()) + " requests pending; retry later");
@@ -256,56 +256,46 @@ std::optional<Status> RaftPeer::refusal() const {
   return std::nullopt;
 }
 
-std::future<Result<std::string>> RaftPeer::write(std::string command, std::uint64_t client_id,
-                                                std::uint64_t request_id) {
-  if (std::optional<Status> refused = refusal()) return answer_now(*refused);
-  auto promise = std::make_shared<Promise>(&pending_);
-  auto future = promise->get_future();
-  post([this, promise, payload = encode_command(command, client_id, request_id)]() mutable {
+void RaftPeer::write(std::string command, std::uint64_t client_id, std::uint64_t request_id, Completion done) {
+  if (std::optional<Status> refused = refusal()) return PendingAnswer::call(done, *refused);
+  auto answer = std::make_shared<PendingAnswer>(std::move(done), &pending_);
+  post([this, answer, payload = encode_command(command, client_id, request_id)]() mutable {
     Proposal p = raft_->propose(std::move(payload));
     if (!p.status.is_ok()) {
-      promise->set_value(p.status.code() == ErrorCode::kNotLeader ? not_leader_status() : p.status);
+      answer->answer(p.status.code() == ErrorCode::kNotLeader ? not_leader_status() : p.status);
       return;
     }
-    pending_writes_.emplace(p.index, std::make_pair(p.term, std::move(*promise)));
+    pending_writes_.emplace(p.index, std::make_pair(p.term, std::move(*answer)));
   });
-  return future;
 }
 
-std::future<Result<std::string>> RaftPeer::read(std::string query) {
-  if (std::optional<Status> refused = refusal()) return answer_now(*refused);
-  auto promise = std::make_shared<Promise>(&pending_);
-  auto future = promise->get_future();
-  post([this, promise, query = std::move(query)]() mutable {
+void RaftPeer::read(std::string query, Completion done) {
+  if (std::optional<Status> refused = refusal()) return PendingAnswer::call(done, *refused);
+  auto answer = std::make_shared<PendingAnswer>(std::move(done), &pending_);
+  post([this, answer, query = std::move(query)]() mutable {
     if (options_.unsafe_local_reads) {  // the deliberate bug (see PeerOptions): serve whatever is applied here
-      queue_local_read(std::move(query), std::move(*promise));
+      queue_local_read(std::move(query), std::move(*answer));
       return;
     }
     const std::uint64_t ctx = next_read_++;
     if (Status s = raft_->read_index(ctx); !s.is_ok()) {
-      std::string msg = "not the leader";
-      if (auto l = leader()) msg += "; the leader is " + *l;
-      promise->set_value(Status(s.code(), msg));
+      answer->answer(s.code() == ErrorCode::kNotLeader ? not_leader_status() : s);
       return;
     }
-    pending_reads_.emplace(ctx, std::make_pair(std::move(query), std::move(*promise)));
+    pending_reads_.emplace(ctx, std::make_pair(std::move(query), std::move(*answer)));
   });
-  return future;
 }
 
-std::future<Result<std::string>> RaftPeer::read_local(std::string query) {
-  if (std::optional<Status> refused = refusal()) return answer_now(*refused);
-  Promise promise(&pending_);
-  auto future = promise.get_future();
-  queue_local_read(std::move(query), std::move(promise));
-  return future;
+void RaftPeer::read_local(std::string query, Completion done) {
+  if (std::optional<Status> refused = refusal()) return PendingAnswer::call(done, *refused);
+  queue_local_read(std::move(query), PendingAnswer(std::move(done), &pending_));
 }
 
-void RaftPeer::queue_local_read(std::string query, Promise promise) {
+void RaftPeer::queue_local_read(std::string query, PendingAnswer answer) {
   ApplyItem item;
   item.kind = ApplyItem::Kind::kRead;
   item.query = std::move(query);
-  item.promise = std::move(promise);
+  item.promise = std::move(answer);
   {
     std::lock_guard<std::mutex> lock(apply_mu_);
     apply_queue_.push_back(std::move(item));
@@ -314,6 +304,7 @@ void RaftPeer::queue_local_read(std::string query, Promise promise) {
 }
 
 std::optional<std::string> RaftPeer::leader() const {
+  if (stopping_) return std::nullopt;  // a stopped peer knows no leader to send anyone to
   std::optional<MemberRecord> m = member_record(leader_.load());
   if (!m) return std::nullopt;
   return m->address.name;
@@ -356,10 +347,28 @@ void RaftPeer::raft_loop() {
 }
 
 void RaftPeer::fail(const std::string& what) {
-  // Durability or the state machine can no longer be trusted: stop rather than acknowledge anything more.
+  // Durability or the state machine can no longer be trusted: stop rather than acknowledge anything more, and stop
+  // claiming leadership at once (status() and leader() must not send clients to a peer that answers nothing).
   std::fprintf(stderr, "raftkit peer %s: %s; stopping\n", options_.name.c_str(), what.c_str());
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    if (stop_reason_.empty()) stop_reason_ = what;
+  }
   stopping_ = true;
+  leader_ = kNoNode;
+  cv_.notify_all();
   apply_cv_.notify_all();
+}
+
+PeerStatus RaftPeer::status() const {
+  PeerStatus s{term_.load(),        commit_.load(),   applied_.load(), snapshot_index_.load(),
+               first_index_.load(), installs_.load(), member_->load()};
+  if (stopping_) {
+    s.stopped = true;
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    s.stop_reason = stop_reason_.empty() ? "stopped" : stop_reason_;
+  }
+  return s;
 }
 
 void RaftPeer::on_message(const Message& m) {
@@ -435,7 +444,7 @@ void RaftPeer::handle_ready() {
       if (it->second.first == e.term) {
         item.promise = std::move(it->second.second);
       } else {
-        it->second.second.set_value(Status(ErrorCode::kDropped, "lost in a leadership change; safe to retry"));
+        it->second.second.answer(Status(ErrorCode::kDropped, "lost in a leadership change; safe to retry"));
       }
       pending_writes_.erase(it);
     }
@@ -456,7 +465,7 @@ void RaftPeer::handle_ready() {
   for (std::uint64_t ctx : rd.dropped_reads) {
     auto it = pending_reads_.find(ctx);
     if (it == pending_reads_.end()) continue;
-    it->second.second.set_value(Status(ErrorCode::kNotLeader, "leadership lost before the read was confirmed"));
+    it->second.second.answer(Status(ErrorCode::kNotLeader, "leadership lost before the read was confirmed"));
     pending_reads_.erase(it);
   }
   // Published before the apply thread can answer anything of this Ready: a client that sees its write applied
@@ -489,7 +498,7 @@ void RaftPeer::install_snapshot(const SnapshotMeta& meta, std::vector<ApplyItem>
   items.push_back(std::move(restore));
   // Writes proposed here up to the snapshot: committed or not, this peer can no longer tell.
   for (auto it = pending_writes_.begin(); it != pending_writes_.end() && it->first <= meta.last_index;) {
-    it->second.second.set_value(Status(ErrorCode::kUnavailable, "outcome unknown: superseded by a snapshot"));
+    it->second.second.answer(Status(ErrorCode::kUnavailable, "outcome unknown: superseded by a snapshot"));
     it = pending_writes_.erase(it);
   }
   snapshot_index_ = meta.last_index;
@@ -509,6 +518,7 @@ void RaftPeer::apply_loop() {
       batch.swap(apply_queue_);
     }
     for (ApplyItem& item : batch) {
+      if (machine_failed_) break;  // nothing more is applied; what is left answers kUnavailable as it goes
       switch (item.kind) {
         case ApplyItem::Kind::kRead: waiting_reads.push_back(std::move(item)); break;
         case ApplyItem::Kind::kEntry: apply_entry(item); break;
@@ -527,14 +537,18 @@ void RaftPeer::apply_loop() {
         }
       }
     }
-    while (!waiting_reads.empty() && waiting_reads.front().read_index <= applied_index_) {
+    while (!stopping_ && !waiting_reads.empty() && waiting_reads.front().read_index <= applied_index_) {
       ApplyItem& r = waiting_reads.front();
-      r.promise->set_value(machine_->handle_read(r.query));
+      try {
+        r.promise->answer(machine_->handle_read(r.query));
+      } catch (const std::exception& ex) {
+        r.promise->answer(Status(ErrorCode::kInvalidArgument, std::string("the state machine threw: ") + ex.what()));
+      }
       waiting_reads.pop_front();
     }
     maybe_start_snapshot();
   }
-  for (ApplyItem& r : waiting_reads) r.promise->set_value(Status(ErrorCode::kUnavailable, "peer stopped"));
+  for (ApplyItem& r : waiting_reads) r.promise->answer(Status(ErrorCode::kUnavailable, "peer stopped"));
 }
 
 void RaftPeer::apply_entry(ApplyItem& item) {
@@ -542,10 +556,19 @@ void RaftPeer::apply_entry(ApplyItem& item) {
   Result<std::string> result = std::string();
   if (e.kind == EntryKind::kNormal) {
     const Command c = decode_command(e.payload);
-    if (c.client == 0) {
-      result = machine_->handle_write(std::string(c.text));
-    } else {
-      result = sessions_.apply(c.client, c.request, [&] { return machine_->handle_write(std::string(c.text)); });
+    try {
+      if (c.client == 0) {
+        result = machine_->handle_write(std::string(c.text));
+      } else {
+        result = sessions_.apply(c.client, c.request, [&] { return machine_->handle_write(std::string(c.text)); });
+      }
+    } catch (const std::exception& ex) {
+      // The state machine's state is unknown now (see StateMachine::handle_write): stop, applying nothing more.
+      machine_failed_ = true;
+      return fail("the state machine threw applying entry " + std::to_string(e.index) + ": " + ex.what());
+    } catch (...) {
+      machine_failed_ = true;
+      return fail("the state machine threw applying entry " + std::to_string(e.index));
     }
   } else if (e.kind == EntryKind::kConfiguration) {
     if (Result<Configuration> conf = decode_configuration(e.payload); conf.is_ok()) applied_configuration_ = conf.value();
@@ -554,7 +577,7 @@ void RaftPeer::apply_entry(ApplyItem& item) {
   applied_term_ = e.term;
   bytes_since_snapshot_ += entry_size(e);
   applied_ = applied_index_;
-  if (item.promise) item.promise->set_value(std::move(result));
+  if (item.promise) item.promise->answer(std::move(result));
 }
 
 Status RaftPeer::restore_state(SnapshotReader& reader) {
@@ -629,18 +652,27 @@ void RaftPeer::snapshot_written(const SnapshotMeta& meta) {
 void RaftPeer::fail_everything() {
   for (auto& [index, change] : pending_changes_) change.second(Status(ErrorCode::kUnavailable, "peer stopped"));
   pending_changes_.clear();
-  for (auto& [index, p] : pending_writes_) p.second.set_value(Status(ErrorCode::kUnavailable, "peer stopped"));
+  for (auto& [index, p] : pending_writes_) p.second.answer(Status(ErrorCode::kUnavailable, "peer stopped"));
   pending_writes_.clear();
-  for (auto& [ctx, p] : pending_reads_) p.second.set_value(Status(ErrorCode::kUnavailable, "peer stopped"));
+  for (auto& [ctx, p] : pending_reads_) p.second.answer(Status(ErrorCode::kUnavailable, "peer stopped"));
   pending_reads_.clear();
-  std::lock_guard<std::mutex> lock(mu_);
-  inbox_.clear();  // queued requests' promises are destroyed unset: their futures report broken_promise
+  std::deque<std::function<void()>> queued;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queued.swap(inbox_);
+  }
+  queued.clear();  // queued requests' answers are destroyed unanswered: each answers kUnavailable
 }
 
 void RaftPeer::stop() {
   if (stopped_) return;
   stopped_ = true;
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    if (stop_reason_.empty()) stop_reason_ = "stopped";
+  }
   stopping_ = true;
+  leader_ = kNoNode;
   cv_.notify_all();
   if (raft_thread_.joinable()) raft_thread_.join();
   if (transport_) transport_->stop();
@@ -650,7 +682,7 @@ void RaftPeer::stop() {
   {
     std::lock_guard<std::mutex> lock(apply_mu_);
     for (ApplyItem& i : apply_queue_) {
-      if (i.promise) i.promise->set_value(Status(ErrorCode::kUnavailable, "peer stopped"));
+      if (i.promise) i.promise->answer(Status(ErrorCode::kUnavailable, "peer stopped"));
     }
     apply_queue_.clear();
   }
@@ -659,6 +691,30 @@ void RaftPeer::stop() {
 }
 
 }  // namespace internal
+
+std::future<Result<std::string>> Peer::write(std::string command) {
+  std::future<Result<std::string>> f;
+  write(std::move(command), internal::completion_for(f));
+  return f;
+}
+
+std::future<Result<std::string>> Peer::write(std::string command, std::uint64_t client_id, std::uint64_t request_id) {
+  std::future<Result<std::string>> f;
+  write(std::move(command), client_id, request_id, internal::completion_for(f));
+  return f;
+}
+
+std::future<Result<std::string>> Peer::read(std::string query) {
+  std::future<Result<std::string>> f;
+  read(std::move(query), internal::completion_for(f));
+  return f;
+}
+
+std::future<Result<std::string>> Peer::read_local(std::string query) {
+  std::future<Result<std::string>> f;
+  read_local(std::move(query), internal::completion_for(f));
+  return f;
+}
 
 Result<std::unique_ptr<Peer>> Peer::start(PeerOptions options, std::unique_ptr<StateMachine> machine) {
   auto peer = std::make_unique<internal::RaftPeer>(std::move(options), std::move(machine));

@@ -44,7 +44,11 @@ class StateMachineSnapshot {
 class StateMachine {
  public:
   virtual ~StateMachine() = default;
-  // Applies a committed command and returns its result.
+  // Applies a committed command and returns its result. A command is input the state machine did not produce
+  // here: it may come from a client of another version or from a buggy or hostile one, and once committed it is
+  // in every replica's log for good. So a command that cannot be parsed must be answered as an error (and change
+  // nothing), never thrown on: a peer whose state machine throws stops (its state is unknown), and would stop
+  // again at the same entry after every restart.
   virtual std::string handle_write(const std::string& command) = 0;
   // Answers a query against the current state, changing nothing.
   virtual std::string handle_read(const std::string& query) = 0;
@@ -128,6 +132,9 @@ struct MemberInfo {
   bool learner = false;
 };
 
+// The answer to a request: the state machine's result, or why there is none.
+using Completion = std::function<void(Result<std::string>)>;
+
 struct PeerStatus {
   std::uint64_t term = 0;
   std::uint64_t commit = 0;
@@ -136,6 +143,11 @@ struct PeerStatus {
   std::uint64_t log_first_index = 0;  // the first entry still in the log (compaction point + 1)
   std::uint64_t snapshots_installed = 0;  // received from a leader since start
   bool member = true;   // false once a configuration without this peer is in its log (removed, or not yet added)
+  // True once the peer stopped, by stop() or because it could no longer go on safely (its durable log or state
+  // machine failed); stop_reason says why. A stopped peer answers nothing, leads nothing and never restarts by
+  // itself: a process that embeds it should exit so its supervisor starts it again.
+  bool stopped = false;
+  std::string stop_reason;
 };
 
 class Peer {
@@ -143,21 +155,31 @@ class Peer {
   static Result<std::unique_ptr<Peer>> start(PeerOptions options, std::unique_ptr<StateMachine> machine);
   virtual ~Peer() = default;
 
-  // Replicates and applies a command; the future holds the state machine's result, or kNotLeader (message names
-  // the leader if known), kDropped (lost in a leadership change: safe to retry), or kUnavailable (stopped,
+  // Requests come in two forms. The callback form calls `done` exactly once: on the caller's thread when the
+  // request is refused at once (stopped, overloaded), otherwise on one of the peer's threads — so `done` must be
+  // quick and must not block or wait for the peer (hand the result to your own executor instead); an exception
+  // it throws is caught and dropped. Requests still unanswered when the peer stops are answered kUnavailable.
+  // The future form is a convenience over it.
+  //
+  // write replicates and applies a command; the result is the state machine's, or kNotLeader (message names the
+  // leader if known), kDropped (lost in a leadership change: safe to retry), or kUnavailable (stopped,
   // overloaded, or outcome unknown).
-  virtual std::future<Result<std::string>> write(std::string command) = 0;
+  virtual void write(std::string command, Completion done) = 0;
   // The same within a client session (Raft thesis 6.3): a retried write — same client_id, same request_id —
   // is applied at most once, and the retry gets the first result. request_ids must grow per client; a request
   // older than the newest one applied for its client is answered kDropped without being applied.
-  virtual std::future<Result<std::string>> write(std::string command, std::uint64_t client_id,
-                                                  std::uint64_t request_id) = 0;
+  virtual void write(std::string command, std::uint64_t client_id, std::uint64_t request_id, Completion done) = 0;
   // A linearizable read through the leader.
-  virtual std::future<Result<std::string>> read(std::string query) = 0;
+  virtual void read(std::string query, Completion done) = 0;
   // A read of this peer's own applied state, on any peer, without asking anyone (etcd's "serializable" read,
   // hashicorp/raft's stale read): may be arbitrarily stale, never linearizable; for monitoring, debugging, and
   // comparing replicas. Answered between two applied commands, so it sees a state some prefix of the log produced.
-  virtual std::future<Result<std::string>> read_local(std::string query) = 0;
+  virtual void read_local(std::string query, Completion done) = 0;
+
+  std::future<Result<std::string>> write(std::string command);
+  std::future<Result<std::string>> write(std::string command, std::uint64_t client_id, std::uint64_t request_id);
+  std::future<Result<std::string>> read(std::string query);
+  std::future<Result<std::string>> read_local(std::string query);
   // The leader's name as this peer knows it.
   virtual std::optional<std::string> leader() const = 0;
 
@@ -179,7 +201,7 @@ class Peer {
   virtual std::vector<MemberInfo> members() const = 0;
   virtual bool is_leader() const = 0;
   virtual PeerStatus status() const = 0;
-  // Stops the peer: pending requests fail with kUnavailable; the log stays on disk for a restart.
+  // Stops the peer: pending requests are answered kUnavailable; the log stays on disk for a restart.
   virtual void stop() = 0;
 };
 

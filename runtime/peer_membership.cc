@@ -145,13 +145,13 @@ void RaftPeer::start_join(const JoinRequest& request, const std::shared_ptr<std:
 std::future<Result<std::string>> RaftPeer::membership_request(
     std::function<Result<Configuration>(const Configuration&)> target) {
   if (stopping_) return answer_now(Status(ErrorCode::kUnavailable, "peer stopped"));
-  auto promise = std::make_shared<Promise>(&pending_);
-  auto future = promise->get_future();
-  post([this, promise, target = std::move(target)] {
-    if (raft_->role() != Role::kLeader) return promise->set_value(not_leader_status());
+  std::future<Result<std::string>> future;
+  auto answer = std::make_shared<PendingAnswer>(completion_for(future), &pending_);
+  post([this, answer, target = std::move(target)] {
+    if (raft_->role() != Role::kLeader) return answer->answer(not_leader_status());
     Result<Configuration> next = target(raft_->configuration());
-    if (!next.is_ok()) return promise->set_value(next.status());
-    propose_change(next.value(), [promise](Result<std::string> done) { promise->set_value(std::move(done)); });
+    if (!next.is_ok()) return answer->answer(next.status());
+    propose_change(next.value(), [answer](Result<std::string> done) { answer->answer(std::move(done)); });
   });
   return future;
 }

@@ -27,32 +27,55 @@
 namespace raftkit::internal {
 
 
-// A request's promise that also holds one of the peer's pending-request slots until it is answered (or dropped).
-class Promise {
+// An accepted request's completion, holding one of the peer's pending-request slots until it is answered. Answered
+// exactly once: by answer(), or, if it is destroyed unanswered (the peer stopped with the request queued or in
+// flight), with kUnavailable — so no caller waits for an answer that never comes.
+class PendingAnswer {
  public:
-  explicit Promise(std::atomic<std::size_t>* pending) : pending_(pending) { ++*pending_; }
-  Promise(Promise&& o) noexcept : promise_(std::move(o.promise_)), pending_(std::exchange(o.pending_, nullptr)) {}
-  Promise& operator=(Promise&& o) noexcept {
-    release();
-    promise_ = std::move(o.promise_);
-    pending_ = std::exchange(o.pending_, nullptr);
+  PendingAnswer(Completion done, std::atomic<std::size_t>* pending) : done_(std::move(done)), pending_(pending) {
+    ++*pending_;
+  }
+  PendingAnswer(PendingAnswer&& o) noexcept : done_(std::move(o.done_)), pending_(std::exchange(o.pending_, nullptr)) {
+    o.done_ = nullptr;
+  }
+  PendingAnswer& operator=(PendingAnswer&& o) noexcept {
+    if (this != &o) {
+      answer(Status(ErrorCode::kUnavailable, "peer stopped"));
+      done_ = std::exchange(o.done_, nullptr);
+      pending_ = std::exchange(o.pending_, nullptr);
+    }
     return *this;
   }
-  ~Promise() { release(); }
-  std::future<Result<std::string>> get_future() { return promise_.get_future(); }
-  void set_value(Result<std::string> r) {
-    promise_.set_value(std::move(r));
-    release();
+  PendingAnswer(const PendingAnswer&) = delete;
+  PendingAnswer& operator=(const PendingAnswer&) = delete;
+  ~PendingAnswer() { answer(Status(ErrorCode::kUnavailable, "peer stopped")); }
+
+  void answer(Result<std::string> r) {
+    if (pending_ != nullptr) --*pending_;  // first: a caller answered may send its next request at once
+    pending_ = nullptr;
+    Completion done = std::exchange(done_, nullptr);
+    call(done, std::move(r));
+  }
+  // Calls a completion; the caller's code must not take a peer thread down with it.
+  static void call(const Completion& done, Result<std::string> r) noexcept {
+    if (!done) return;
+    try {
+      done(std::move(r));
+    } catch (...) {
+    }
   }
 
  private:
-  void release() {
-    if (pending_ != nullptr) --*pending_;
-    pending_ = nullptr;
-  }
-  std::promise<Result<std::string>> promise_;
+  Completion done_;
   std::atomic<std::size_t>* pending_;
 };
+
+// A completion that fulfils a promise: the future form of the API over the callback form.
+inline Completion completion_for(std::future<Result<std::string>>& future) {
+  auto promise = std::make_shared<std::promise<Result<std::string>>>();
+  future = promise->get_future();
+  return [promise](Result<std::string> r) { promise->set_value(std::move(r)); };
+}
 
 inline std::future<Result<std::string>> answer_now(raftkit::Status s) {
   std::promise<Result<std::string>> p;
@@ -65,7 +88,7 @@ inline std::future<Result<std::string>> answer_now(raftkit::Status s) {
 struct ApplyItem {
   enum class Kind { kEntry, kRead, kRestore } kind = Kind::kEntry;
   Entry entry;
-  std::optional<Promise> promise;
+  std::optional<PendingAnswer> promise;
   Index read_index = 0;
   std::string query;
   std::shared_ptr<SnapshotReader> snapshot;  // kRestore: opened when installed, so it cannot vanish meanwhile
@@ -78,17 +101,16 @@ class RaftPeer final : public Peer {
   ~RaftPeer() override { stop(); }
 
   Status boot();
-  std::future<Result<std::string>> write(std::string command) override { return write(std::move(command), 0, 0); }
-  std::future<Result<std::string>> write(std::string command, std::uint64_t client_id,
-                                         std::uint64_t request_id) override;
-  std::future<Result<std::string>> read(std::string query) override;
-  std::future<Result<std::string>> read_local(std::string query) override;
+  using Peer::read;
+  using Peer::read_local;
+  using Peer::write;
+  void write(std::string command, Completion done) override { write(std::move(command), 0, 0, std::move(done)); }
+  void write(std::string command, std::uint64_t client_id, std::uint64_t request_id, Completion done) override;
+  void read(std::string query, Completion done) override;
+  void read_local(std::string query, Completion done) override;
   std::optional<std::string> leader() const override;
-  bool is_leader() const override { return leader_.load() == self_ && self_ != kNoNode; }
-  PeerStatus status() const override {
-    return PeerStatus{term_.load(),        commit_.load(),   applied_.load(), snapshot_index_.load(),
-                      first_index_.load(), installs_.load(), member_->load()};
-  }
+  bool is_leader() const override { return leader_.load() == self_ && self_ != kNoNode && !stopping_; }
+  PeerStatus status() const override;
   void stop() override;
 
   // Membership (peer_membership.cc).
@@ -104,7 +126,7 @@ class RaftPeer final : public Peer {
   // Why a new request must be answered at once instead of taken: the peer is stopping, or too many are pending.
   std::optional<Status> refusal() const;
   // Hands a read straight to the apply thread: it sees whatever has been applied when it gets there.
-  void queue_local_read(std::string query, Promise promise);
+  void queue_local_read(std::string query, PendingAnswer answer);
   void post(std::function<void()> work);
   void raft_loop();
   // Whether the transport may take a connection from a peer this one has no address for (TransportOptions::
@@ -145,18 +167,20 @@ class RaftPeer final : public Peer {
   std::unique_ptr<SnapshotStore> store_;  // null when the peer stores nothing (no data_dir): no snapshots
   std::unique_ptr<SnapshotSender> sender_;
   std::unique_ptr<SnapshotReceiver> receiver_;
-  std::atomic<std::size_t> pending_{0};  // declared before everything holding a Promise, so it outlives them
+  std::atomic<std::size_t> pending_{0};  // declared before everything holding a PendingAnswer, so it outlives them
 
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> inbox_;
   std::atomic<bool> stopping_{false};
   bool stopped_ = false;
+  mutable std::mutex stop_mu_;
+  std::string stop_reason_;  // under stop_mu_: why the peer stopped (fail's reason, or "stopped")
   std::thread raft_thread_;
 
   // Raft thread only.
-  std::map<Index, std::pair<Term, Promise>> pending_writes_;
-  std::map<std::uint64_t, std::pair<std::string, Promise>> pending_reads_;
+  std::map<Index, std::pair<Term, PendingAnswer>> pending_writes_;
+  std::map<std::uint64_t, std::pair<std::string, PendingAnswer>> pending_reads_;
   std::uint64_t next_read_ = 1;
   std::map<Index, std::pair<Term, ChangeDone>> pending_changes_;  // configuration entries proposed here
   Configuration committed_configuration_;  // the newest committed configuration entry (or snapshot's)
@@ -176,6 +200,7 @@ class RaftPeer final : public Peer {
 
   // Apply thread only (and boot, before it starts).
   Sessions sessions_;
+  bool machine_failed_ = false;  // the state machine threw: nothing more is applied
   Index applied_index_ = 0;
   Term applied_term_ = 0;
   Configuration applied_configuration_;

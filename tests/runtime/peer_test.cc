@@ -3,7 +3,10 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
+#include <stdexcept>
 #include <iomanip>
 #include <map>
 #include <sstream>
@@ -29,6 +32,7 @@ class KvMachine : public StateMachine {
       data_[key] = std::to_string(std::stoi(data_.count(key) ? data_[key] : "0") + 1);
       return data_[key];
     }
+    if (op == "throw") throw std::runtime_error("cannot parse '" + command + "'");  // a state machine's bug
     if (op != "set") return "unknown command";
     data_[key] = value;
     return "ok";
@@ -243,6 +247,87 @@ TEST_CASE("peers: requests beyond the pending limit are refused at once", "[runt
   }
   CHECK(overloaded > 0);
   CHECK(ok > 0);
+  for (auto& [name, p] : c.peers) p->stop();
+}
+
+TEST_CASE("peers: callback requests are each answered once, on a peer thread", "[runtime][callbacks]") {
+  Cluster c;
+  Peer* leader = c.leader();
+  REQUIRE(leader != nullptr);
+  std::mutex mu;
+  std::condition_variable cv;
+  int written = 0, read = 0, local = 0, failed = 0;
+  const auto caller = std::this_thread::get_id();
+  bool on_caller_thread = false;
+  auto count = [&](int& counter) {
+    return [&, caller](Result<std::string> r) {
+      std::lock_guard<std::mutex> lock(mu);
+      on_caller_thread |= std::this_thread::get_id() == caller;
+      ++(r.is_ok() ? counter : failed);
+      cv.notify_all();
+    };
+  };
+  for (int i = 0; i < 300; ++i) leader->write("set k" + std::to_string(i) + " v", count(written));
+  for (int i = 0; i < 100; ++i) leader->read("get k1", count(read));
+  for (int i = 0; i < 100; ++i) leader->read_local("get k1", count(local));
+  std::unique_lock<std::mutex> lock(mu);
+  REQUIRE(cv.wait_for(lock, 20s, [&] { return written + read + local + failed == 500; }));
+  CHECK(failed == 0);
+  CHECK_FALSE(on_caller_thread);
+  lock.unlock();
+  std::this_thread::sleep_for(100ms);  // nothing is answered twice
+  lock.lock();
+  CHECK(written + read + local + failed == 500);
+  lock.unlock();
+  for (auto& [name, p] : c.peers) p->stop();
+}
+
+TEST_CASE("peers: stop answers every request still queued or in flight with kUnavailable", "[runtime][stop]") {
+  Cluster c;
+  Peer* leader = c.leader();
+  REQUIRE(leader != nullptr);
+  std::vector<std::future<Result<std::string>>> futures;
+  for (int i = 0; i < 2000; ++i) futures.push_back(leader->write("set k" + std::to_string(i) + " v"));
+  for (int i = 0; i < 200; ++i) futures.push_back(leader->read("get k1"));
+  leader->stop();
+  int ok = 0, unavailable = 0, other = 0;
+  for (auto& f : futures) {
+    REQUIRE(f.wait_for(0s) == std::future_status::ready);  // answered by the time stop() returns
+    Result<std::string> r = f.get();                         // never a broken promise
+    if (r.is_ok()) ++ok;
+    else if (r.status().code() == ErrorCode::kUnavailable) ++unavailable;
+    else ++other;
+  }
+  INFO("ok " << ok << ", unavailable " << unavailable << ", other " << other);
+  CHECK(ok + unavailable + other == 2200);
+  CHECK(leader->status().stopped);
+  CHECK(leader->status().stop_reason == "stopped");
+  CHECK_FALSE(leader->is_leader());
+  for (auto& [name, p] : c.peers) p->stop();
+}
+
+TEST_CASE("peers: a state machine that throws stops its peer, which says why and claims nothing",
+          "[runtime][stop]") {
+  Cluster c;
+  Peer* leader = c.leader();
+  REQUIRE(leader != nullptr);
+  REQUIRE(get(leader->write("set a 1")).is_ok());
+  auto r = get(leader->write("throw"));
+  CHECK(r.status().code() == ErrorCode::kUnavailable);
+  for (auto& [name, p] : c.peers) {
+    INFO(name);
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!p->status().stopped && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+    const PeerStatus st = p->status();
+    CHECK(st.stopped);
+    CHECK(st.stop_reason.find("the state machine threw applying entry") != std::string::npos);
+    CHECK(st.stop_reason.find("cannot parse 'throw'") != std::string::npos);
+    CHECK_FALSE(p->is_leader());
+    CHECK_FALSE(p->leader().has_value());
+    auto refused = get(p->write("set b 2"));
+    CHECK(refused.status().code() == ErrorCode::kUnavailable);
+    CHECK(refused.status().message().find("threw") != std::string::npos);
+  }
   for (auto& [name, p] : c.peers) p->stop();
 }
 
