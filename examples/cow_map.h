@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <istream>
-#include <map>
+#include <unordered_map>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -20,7 +20,7 @@ namespace raftkit::examples {
 class CowMap {
  public:
   static constexpr std::size_t kShards = 1024;
-  using Shard = std::map<std::string, std::string>;
+  using Shard = std::unordered_map<std::string, std::string>;
   using Frozen = std::array<std::shared_ptr<const Shard>, kShards>;
 
   CowMap() {

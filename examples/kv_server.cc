@@ -1,401 +1,295 @@
-// kv_server: one raftkit peer per process, serving a key-value store over HTTP/1.1 + JSON (so curl works).
+// kv_server: one raftkit peer per process, serving a replicated key-value store over HTTP/1.1 + JSON (curl works).
+// The HTTP API is in docs/http-api.md; `kv_server --help` lists every flag.
 //
-//   kv_server --name peer1 --members 1=peer1@127.0.0.1:7001/127.0.0.1:8001,2=peer2@...,3=peer3@...
-//             --data /var/lib/kv/peer1 [--engine rocksdb|lmdb|sqlite|memory] [--cluster NAME]
-//
-// Each member is id=name@raft_host:raft_port/http_host:http_port. Client API:
-//   GET    /kv/KEY                     -> 200 {"key","value"} | 404 {"error":"key_not_found"}
-//   PUT    /kv/KEY   {"value":"V"}     -> 200 {"ok":true}
-//   DELETE /kv/KEY                     -> 200 {"ok":true,"existed":bool}
-//   POST   /cas/KEY  {"expected":"E"|null,"value":"V"} -> 200 {"ok":bool,"value":current}
-//   GET    /leader                     -> {"leader":NAME,"http":ADDR}
-//   GET    /state                      -> this replica's own state, without asking the leader (may be stale):
-//                                         {"keys","digest","data" (up to 1000 keys),"applied","name"}
-//   GET    /status                     -> {"name","leader","term","commit","applied","snapshot_index",
-//                                           "log_first_index","snapshots_installed"}
-// Reads: --read-mode readindex (default: each read confirms leadership with a heartbeat round) or lease (answered
-// at once while the leader's lease holds; assumes bounded clock drift between peers).
-// Snapshots: --snapshot-entries N (default 100000) and --trailing-entries N (default 10000) set when a peer
-// snapshots its map and how much log it keeps behind the snapshot.
-//   GET    /members                    -> [{"name","id","raft","http","role"}]
-//   POST   /members  {"name","raft":"H:P","http":"H:P"} -> adds a peer (a learner, promoted once caught up); it
-//                                                         then starts with --join to learn its id and catch up
-//   DELETE /members/NAME               -> removes a member (the leader too: it hands over and steps down)
-//   POST   /leave                      -> this server's peer leaves the cluster
-// A request to a follower gets 421 {"error":"not_leader","leader":NAME,"http":ADDR} so clients can redirect.
-//
-// For tests only: --unsafe-local-reads yes and --unsafe-no-sync yes run deliberate bugs (reads without ReadIndex,
-// log writes acknowledged before fsync); --timer-clock-file PATH drives Raft's timers from a clock a test can speed
-// up, slow down, jump or stall (examples/fault_clock.h).
-// Joining a running cluster instead of --members:
+//   kv_server --name peer1 --members 1=peer1@127.0.0.1:7001/127.0.0.1:8001,2=peer2@...,3=peer3@... --data DIR
 //   kv_server --name peer4 --join RAFT_HOST:RAFT_PORT --raft HOST:PORT --http HOST:PORT --data DIR
-// asks the member at RAFT_HOST:RAFT_PORT (any member; the request finds the leader) to add it.
+//
+// Exit status: 0 after SIGTERM or SIGINT; 2 for a bad command line (nothing was written); 1 when the peer cannot
+// start; 3 when the peer stopped by itself because it could no longer go on safely (its disk failed, say) — after
+// --exit-grace-ms, during which /status and /health report why, so a supervisor restarts it.
+#include <sys/resource.h>
+
 #include <atomic>
-#include <utility>  // before Asio: Boost 1.74 needs std::exchange declared
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <csignal>
 #include <cstdio>
-#include <map>
-#include <mutex>
-#include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
-#include "examples/connection_threads.h"
-#include "examples/cow_map.h"
-#include "examples/cow_map_snapshot.h"
+#include <CLI/CLI.hpp>
+#include <utility>  // before Asio: Boost 1.74 needs std::exchange declared
+#include <boost/asio/ip/tcp.hpp>
+
 #include "examples/fault_clock.h"
+#include "examples/kv/http_server.h"
+#include "examples/kv/kv_http_api.h"
+#include "examples/kv/kv_machine.h"
 #include "runtime/peer.h"
 
 namespace {
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = net::ip::tcp;
-using json = nlohmann::json;
 using namespace raftkit;
+using namespace raftkit::examples;
+using namespace std::chrono_literals;
 
-// Commands and queries are JSON documents; results too.
-class KvMachine : public StateMachine {
- public:
-  std::string handle_write(const std::string& command) override {
-    json c = json::parse(command, nullptr, false);
-    if (c.is_discarded() || !c.contains("op") || !c.contains("key")) return R"({"error":"bad command"})";
-    const std::string op = c["op"], key = c["key"];
-    const std::string* current = data_.find(key);
-    if (op == "set") {
-      data_.set(key, c.value("value", ""));
-      return R"({"ok":true})";
-    }
-    if (op == "delete") {
-      const bool existed = data_.erase(key);
-      return json{{"ok", true}, {"existed", existed}}.dump();
-    }
-    if (op == "cas") {
-      const bool matches = c["expected"].is_null() ? current == nullptr
-                                                   : (current != nullptr && *current == c["expected"].get<std::string>());
-      if (matches) data_.set(key, c.value("value", ""));
-      const std::string* now = data_.find(key);
-      return json{{"ok", matches}, {"value", now == nullptr ? json(nullptr) : json(*now)}}.dump();
-    }
-    return R"({"error":"unknown op"})";
-  }
-  std::string handle_read(const std::string& query) override {
-    if (query == kStateQuery) return state_summary();
-    const std::string* v = data_.find(query);
-    return v == nullptr ? std::string() : "=" + *v;  // "" means missing
-  }
-  // A query no HTTP key can spell (a request target holds no NUL byte): this replica's whole state.
-  static inline const std::string kStateQuery{'\0'};
-  // {"keys": count, "digest": FNV-1a of the sorted pairs, "data": {...} when small}: equal on two replicas that
-  // applied the same prefix of the log.
-  std::string state_summary() const {
-    std::map<std::string, std::string> sorted;
-    for (const auto& shard : data_.freeze()) sorted.insert(shard->begin(), shard->end());
-    std::uint64_t h = 1469598103934665603ull;
-    auto mix = [&h](const std::string& s) {
-      for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-      h = (h ^ 0xff) * 1099511628211ull;  // a separator, so ("ab","c") and ("a","bc") differ
-    };
-    for (const auto& [k, v] : sorted) {
-      mix(k);
-      mix(v);
-    }
-    json out = {{"keys", sorted.size()}, {"digest", std::to_string(h)}};
-    if (sorted.size() <= 1000) out["data"] = sorted;
-    return out.dump();
-  }
-  std::unique_ptr<StateMachineSnapshot> snapshot() override { return std::make_unique<examples::CowMapSnapshot>(data_); }
-  Status restore(std::istream& in) override {
-    return examples::restore_cow_map(data_, in);
-  }
+std::atomic<bool> g_stop{false};
 
- private:
-  examples::CowMap data_;
-};
+// "host:port" with a port in 1..65535; throws CLI::ValidationError naming the flag otherwise.
+std::pair<std::string, std::uint16_t> host_port(const std::string& flag, const std::string& s) {
+  const auto colon = s.rfind(':');
+  const std::string port = colon == std::string::npos ? "" : s.substr(colon + 1);
+  unsigned long value = 0;
+  bool ok = colon != std::string::npos && colon > 0 && !port.empty() && port.size() <= 5;
+  for (char c : port) ok = ok && c >= '0' && c <= '9';
+  if (ok) value = std::stoul(port);
+  if (!ok || value == 0 || value > 65535) {
+    throw CLI::ValidationError(flag, "'" + s + "' is not HOST:PORT with a port from 1 to 65535");
+  }
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(s.substr(0, colon), ec);
+  if (ec) throw CLI::ValidationError(flag, "'" + s.substr(0, colon) + "' is not an IP address");
+  return {s.substr(0, colon), static_cast<std::uint16_t>(value)};
+}
 
-struct Member {
-  PeerAddress raft;
-  std::string http;  // host:port
-};
-
-std::vector<Member> parse_members(const std::string& spec) {
-  std::vector<Member> out;
+// id=name@raft_host:raft_port/http_host:http_port, comma-separated.
+std::vector<kv::KvMember> parse_members(const std::string& spec) {
+  std::vector<kv::KvMember> out;
+  std::set<std::string> names;
+  std::set<NodeId> ids;
   std::size_t pos = 0;
-  while (pos < spec.size()) {
+  while (pos <= spec.size()) {
     const std::size_t comma = std::min(spec.find(',', pos), spec.size());
     const std::string item = spec.substr(pos, comma - pos);
     const auto eq = item.find('='), at = item.find('@'), slash = item.find('/');
-    const std::string raft = item.substr(at + 1, slash - at - 1);
-    const auto colon = raft.rfind(':');
-    Member m;
-    m.raft.id = std::stoull(item.substr(0, eq));
+    if (eq == std::string::npos || at == std::string::npos || slash == std::string::npos || !(eq < at && at < slash)) {
+      throw CLI::ValidationError("--members", "'" + item + "' is not ID=NAME@RAFT_HOST:PORT/HTTP_HOST:PORT");
+    }
+    const std::string id = item.substr(0, eq);
+    bool numeric = !id.empty() && id.size() <= 18;
+    for (char c : id) numeric = numeric && c >= '0' && c <= '9';
+    if (!numeric || std::stoull(id) == 0) throw CLI::ValidationError("--members", "'" + id + "' is not a member id (1, 2, ...)");
+    kv::KvMember m;
+    m.raft.id = std::stoull(id);
     m.raft.name = item.substr(eq + 1, at - eq - 1);
-    m.raft.host = raft.substr(0, colon);
-    m.raft.port = static_cast<std::uint16_t>(std::stoi(raft.substr(colon + 1)));
+    if (m.raft.name.empty()) throw CLI::ValidationError("--members", "a member in '" + item + "' has no name");
+    std::tie(m.raft.host, m.raft.port) = host_port("--members", item.substr(at + 1, slash - at - 1));
     m.http = item.substr(slash + 1);
+    host_port("--members", m.http);
+    if (!names.insert(m.raft.name).second) throw CLI::ValidationError("--members", "name '" + m.raft.name + "' twice");
+    if (!ids.insert(m.raft.id).second) throw CLI::ValidationError("--members", "id " + id + " twice");
     out.push_back(m);
     pos = comma + 1;
   }
   return out;
 }
 
-class Server {
- public:
-  Server(Peer& peer, std::string name, std::vector<Member> members)
-      : peer_(peer), name_(std::move(name)), members_(std::move(members)) {}
-
-  http::response<http::string_body> handle(const http::request<http::string_body>& req) {
-    const std::string target(req.target());
-    auto reply = [&](http::status status, const json& body) {
-      http::response<http::string_body> res{status, req.version()};
-      res.set(http::field::content_type, "application/json");
-      res.keep_alive(req.keep_alive());
-      res.body() = body.dump() + "\n";
-      res.prepare_payload();
-      return res;
-    };
-    auto leader_json = [&]() {
-      json j = {{"leader", nullptr}, {"http", nullptr}};
-      if (auto l = peer_.leader()) {
-        j["leader"] = *l;
-        j["http"] = http_of(*l);
-      }
-      return j;
-    };
-    auto failure = [&](const raftkit::Status& s) {
-      if (s.code() == ErrorCode::kNotLeader) {
-        json j = leader_json();
-        j["error"] = "not_leader";
-        return reply(http::status::misdirected_request, j);
-      }
-      return reply(http::status::service_unavailable, json{{"error", s.to_string()}});
-    };
-    auto wait = [](std::future<Result<std::string>> f, int seconds = 5) -> Result<std::string> {
-      if (f.wait_for(std::chrono::seconds(seconds)) != std::future_status::ready) {
-        return raftkit::Status(ErrorCode::kUnavailable, "timed out (outcome unknown)");
-      }
-      return f.get();
-    };
-    if (target == "/leader") return reply(http::status::ok, leader_json());
-    if (target == "/state" && req.method() == http::verb::get) {  // this replica's state, possibly stale
-      auto r = wait(peer_.read_local(KvMachine::kStateQuery));
-      if (!r.is_ok()) return failure(r.status());
-      json j = json::parse(r.value());
-      j["name"] = name_;
-      j["applied"] = peer_.status().applied;
-      return reply(http::status::ok, j);
-    }
-    if (target == "/members" && req.method() == http::verb::get) {
-      json list = json::array();
-      for (const MemberInfo& m : peer_.members()) {
-        list.push_back({{"name", m.address.name},
-                        {"id", m.address.id},
-                        {"raft", m.address.host + ":" + std::to_string(m.address.port)},
-                        {"http", m.info},
-                        {"role", m.voter ? "voter" : "learner"}});
-      }
-      return reply(http::status::ok, list);
-    }
-    if (target == "/leave" && req.method() == http::verb::post) {
-      auto r = wait(peer_.leave(), 30);
-      if (!r.is_ok()) return failure(r.status());
-      return reply(http::status::ok, json{{"ok", true}, {"left", name_}});
-    }
-    if (target.rfind("/members", 0) == 0) {
-      Result<std::string> r = raftkit::Status(ErrorCode::kInvalidArgument, "bad members request");
-      if (req.method() == http::verb::post && target == "/members") {
-        json body = json::parse(req.body(), nullptr, false);
-        if (body.is_discarded() || !body.contains("name") || !body.contains("raft") || !body["name"].is_string() ||
-            !body["raft"].is_string()) {
-          return reply(http::status::bad_request, json{{"error", "expected {\"name\", \"raft\": \"host:port\", \"http\"}"}});
-        }
-        const std::string raft = body["raft"];
-        const auto colon = raft.rfind(':');
-        if (colon == std::string::npos) return reply(http::status::bad_request, json{{"error", "raft must be host:port"}});
-        PeerAddress address{0, body["name"], raft.substr(0, colon),
-                            static_cast<std::uint16_t>(std::atoi(raft.c_str() + colon + 1))};
-        r = wait(peer_.add_peer(address, body.value("http", "")), 30);
-      } else if (req.method() == http::verb::delete_ && target.size() > 9) {
-        r = wait(peer_.remove_peer(target.substr(9)), 30);
-      }
-      if (!r.is_ok() && r.status().code() == ErrorCode::kInvalidArgument) {
-        return reply(http::status::bad_request, json{{"error", r.status().message()}});
-      }
-      if (!r.is_ok()) return failure(r.status());
-      return reply(http::status::ok, json{{"ok", true}, {"configuration", r.value()}});
-    }
-    if (target == "/status") {
-      const PeerStatus st = peer_.status();
-      json j = leader_json();
-      j["name"] = name_;
-      j["term"] = st.term;
-      j["commit"] = st.commit;
-      j["applied"] = st.applied;
-      j["snapshot_index"] = st.snapshot_index;
-      j["log_first_index"] = st.log_first_index;
-      j["snapshots_installed"] = st.snapshots_installed;
-      j["member"] = st.member;
-      return reply(http::status::ok, j);
-    }
-    const bool kv = target.rfind("/kv/", 0) == 0, cas = target.rfind("/cas/", 0) == 0;
-    if (!kv && !cas) return reply(http::status::not_found, json{{"error", "no such endpoint"}});
-    const std::string key = target.substr(kv ? 4 : 5);
-    if (key.empty()) return reply(http::status::bad_request, json{{"error", "missing key"}});
-    json body = req.body().empty() ? json::object() : json::parse(req.body(), nullptr, false);
-    if (body.is_discarded()) return reply(http::status::bad_request, json{{"error", "body is not JSON"}});
-    if (kv && req.method() == http::verb::get) {
-      auto r = wait(peer_.read(key));
-      if (!r.is_ok()) return failure(r.status());
-      if (r.value().empty()) return reply(http::status::not_found, json{{"error", "key_not_found"}, {"key", key}});
-      return reply(http::status::ok, json{{"key", key}, {"value", r.value().substr(1)}});
-    }
-    json command = {{"key", key}};
-    if (kv && req.method() == http::verb::put) {
-      if (!body.contains("value") || !body["value"].is_string()) {
-        return reply(http::status::bad_request, json{{"error", "expected {\"value\": string}"}});
-      }
-      command["op"] = "set";
-      command["value"] = body["value"];
-    } else if (kv && req.method() == http::verb::delete_) {
-      command["op"] = "delete";
-    } else if (cas && req.method() == http::verb::post) {
-      if (!body.contains("value") || !body["value"].is_string() || !body.contains("expected") ||
-          !(body["expected"].is_string() || body["expected"].is_null())) {
-        return reply(http::status::bad_request, json{{"error", "expected {\"expected\": string|null, \"value\": string}"}});
-      }
-      command["op"] = "cas";
-      command["expected"] = body["expected"];
-      command["value"] = body["value"];
-    } else {
-      return reply(http::status::method_not_allowed, json{{"error", "method not allowed"}});
-    }
-    auto r = wait(peer_.write(command.dump()));
-    if (!r.is_ok()) return failure(r.status());
-    return reply(http::status::ok, json::parse(r.value()));
+// Fails if nothing can listen on host:port now (in use, or not an address of this machine), before anything is
+// written; the peer binds it for real a moment later.
+void check_can_listen(const std::string& flag, const std::string& host, std::uint16_t port) {
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor a(ioc);
+  boost::system::error_code ec;
+  const boost::asio::ip::tcp::endpoint ep(boost::asio::ip::make_address(host), port);
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(boost::asio::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (ec) {
+    throw CLI::ValidationError(flag, "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
   }
+}
 
-  void serve(tcp::socket& socket) {
-    beast::flat_buffer buffer;
-    beast::error_code ec;
-    for (;;) {
-      http::request_parser<http::string_body> parser;
-      parser.body_limit(1 << 20);
-      http::read(socket, buffer, parser, ec);
-      if (ec) break;
-      auto res = handle(parser.get());
-      http::write(socket, res, ec);
-      if (ec || !res.keep_alive()) break;
-    }
-    socket.shutdown(tcp::socket::shutdown_send, ec);
-  }
-
- private:
-  // A member's HTTP address: from the configuration (members that joined) or the --members spec.
-  std::string http_of(const std::string& name) const {
-    for (const MemberInfo& m : peer_.members()) {
-      if (m.address.name == name && !m.info.empty()) return m.info;
-    }
-    for (const Member& m : members_) {
-      if (m.raft.name == name) return m.http;
-    }
-    return "";
-  }
-
-  Peer& peer_;
-  std::string name_;
-  std::vector<Member> members_;
-};
-
-std::atomic<bool> g_stop{false};
+// Open descriptors bound every connection: take the hard limit, and keep connections well inside it.
+std::size_t connections_within_descriptor_limit(std::size_t wanted) {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0) return wanted;
+  r.rlim_cur = r.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &r);
+  ::getrlimit(RLIMIT_NOFILE, &r);
+  const std::size_t reserve = 256;  // the engine's files, the peer transport, snapshots
+  if (r.rlim_cur == RLIM_INFINITY || r.rlim_cur > wanted + reserve) return wanted;
+  return r.rlim_cur > 2 * reserve ? r.rlim_cur - reserve : r.rlim_cur / 2;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  CLI::App app{"kv_server: a replicated key-value store, one raftkit peer per process, served over HTTP/1.1 + JSON "
+               "(docs/http-api.md)."};
   std::string name, members_spec, data, engine = "rocksdb", cluster = "kv", join, raft_address, http_address;
-  std::string timer_clock_file;
+  std::string read_mode = "readindex", unsafe_local_reads = "no", unsafe_no_sync = "no", timer_clock_file;
   PeerOptions o;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i], v = argv[i + 1];
-    if (a == "--name") name = v;
-    else if (a == "--members") members_spec = v;
-    else if (a == "--data") data = v;
-    else if (a == "--engine") engine = v;
-    else if (a == "--cluster") cluster = v;
-    else if (a == "--snapshot-entries") o.snapshot_entries = std::stoull(v);
-    else if (a == "--trailing-entries") o.trailing_entries = std::stoull(v);
-    else if (a == "--join") join = v;
-    else if (a == "--raft") raft_address = v;
-    else if (a == "--http") http_address = v;
-    else if (a == "--unsafe-local-reads") o.unsafe_local_reads = v == "yes";  // a deliberate bug, for tests only
-    else if (a == "--unsafe-no-sync") o.unsafe_no_sync = v == "yes";          // a deliberate bug, for tests only
-    else if (a == "--read-mode") o.lease_reads = v == "lease";               // readindex (default) | lease
-    else if (a == "--timer-clock-file") timer_clock_file = v;                // fault injection, for tests only
+  kv::HttpServerOptions web;
+  kv::KvHttpApiOptions api_options;
+  int idle_ms = 30000, read_ms = 10000, request_ms = 5000, exit_grace_ms = 5000;
+  app.add_option("--name", name, "this peer's name")->required();
+  app.add_option("--members", members_spec,
+                 "the initial members, ID=NAME@RAFT_HOST:PORT/HTTP_HOST:PORT,... (this peer among them)");
+  app.add_option("--join", join, "join a running cluster through the member at RAFT_HOST:PORT instead of --members")
+      ->excludes("--members");
+  app.add_option("--raft", raft_address, "with --join: this peer's Raft address, HOST:PORT");
+  app.add_option("--http", http_address, "with --join: this peer's HTTP address, HOST:PORT");
+  app.add_option("--data", data, "data directory (log and snapshots); needed unless --engine memory");
+  app.add_option("--engine", engine, "durable log engine")->check(CLI::IsMember({"rocksdb", "lmdb", "sqlite", "memory"}));
+  app.add_option("--cluster", cluster, "cluster name; peers of another cluster are refused");
+  app.add_option("--snapshot-entries", o.snapshot_entries, "snapshot after this many applied entries")->capture_default_str();
+  app.add_option("--trailing-entries", o.trailing_entries, "entries kept behind a snapshot")->capture_default_str();
+  app.add_option("--read-mode", read_mode, "readindex (a heartbeat round per read) or lease (assumes bounded clock drift)")
+      ->check(CLI::IsMember({"readindex", "lease"}));
+  app.add_option("--max-pending-requests", o.max_pending_requests, "requests the peer holds before answering 429")
+      ->check(CLI::Range(1, 10000000))->capture_default_str();
+  app.add_option("--http-threads", web.threads, "HTTP I/O threads (0: one per core)")->check(CLI::Range(0, 256));
+  app.add_option("--max-connections", web.max_connections, "open HTTP connections; beyond it 503")
+      ->check(CLI::Range(1, 1000000))->capture_default_str();
+  app.add_option("--max-header-bytes", web.max_header_bytes, "request line and headers (414/431 beyond)")
+      ->check(CLI::Range(1024, 1 << 20))->capture_default_str();
+  app.add_option("--max-target-bytes", web.max_target_bytes, "request target (414 beyond)")
+      ->check(CLI::Range(64, 1 << 20))->capture_default_str();
+  app.add_option("--max-body-bytes", web.max_body_bytes, "request body (413 beyond)")
+      ->check(CLI::Range(1024, 64 << 20))->capture_default_str();
+  app.add_option("--max-key-bytes", api_options.max_key_bytes, "a key, percent-decoded (400 beyond)")
+      ->check(CLI::Range(1, 1 << 20))->capture_default_str();
+  app.add_option("--idle-timeout-ms", idle_ms, "close a connection idle this long")->check(CLI::Range(10, 3600000))
+      ->capture_default_str();
+  app.add_option("--read-timeout-ms", read_ms, "a request must arrive whole this soon after its first byte (408)")
+      ->check(CLI::Range(10, 3600000))->capture_default_str();
+  app.add_option("--request-timeout-ms", request_ms, "answer 503 (outcome unknown) if the cluster takes longer")
+      ->check(CLI::Range(10, 3600000))->capture_default_str();
+  app.add_option("--exit-grace-ms", exit_grace_ms, "after the peer stops by itself, exit 3 this much later")
+      ->check(CLI::Range(0, 3600000))->capture_default_str();
+  app.add_option("--unsafe-local-reads", unsafe_local_reads, "FOR TESTS: reads without ReadIndex (a deliberate bug)")
+      ->check(CLI::IsMember({"yes", "no"}));
+  app.add_option("--unsafe-no-sync", unsafe_no_sync, "FOR TESTS: acknowledge log writes before fsync (a deliberate bug)")
+      ->check(CLI::IsMember({"yes", "no"}));
+  app.add_option("--timer-clock-file", timer_clock_file, "FOR TESTS: drive Raft's timers from this file's clock");
+
+  std::vector<kv::KvMember> members;
+  try {
+    app.parse(argc, argv);
+    const bool joining = !join.empty();
+    if (!joining && members_spec.empty()) throw CLI::RequiredError("--members or --join");
+    if (data.empty() && engine != "memory") throw CLI::RequiredError("--data (or --engine memory)");
+    if (joining) {
+      if (raft_address.empty()) throw CLI::RequiredError("--raft (with --join)");
+      if (http_address.empty()) throw CLI::RequiredError("--http (with --join)");
+      host_port("--join", join);
+      std::tie(o.host, o.port) = host_port("--raft", raft_address);
+      host_port("--http", http_address);
+    } else {
+      if (!raft_address.empty() || !http_address.empty()) {
+        throw CLI::ValidationError("--raft/--http", "go with --join; with --members the addresses come from there");
+      }
+      members = parse_members(members_spec);
+      const kv::KvMember* me = nullptr;
+      for (const kv::KvMember& m : members) {
+        if (m.raft.name == name) me = &m;
+      }
+      if (me == nullptr) throw CLI::ValidationError("--name", "'" + name + "' is not among --members");
+      o.host = me->raft.host;
+      o.port = me->raft.port;
+      http_address = me->http;
+    }
+    if (unsafe_no_sync == "yes" && engine != "rocksdb") {
+      throw CLI::ValidationError("--unsafe-no-sync", "exists for --engine rocksdb only");
+    }
+    check_can_listen(joining ? "--raft" : "--members", o.host, o.port);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);  // prints the help, or the error naming the flag
+    return code == 0 ? 0 : 2;
   }
-  const bool joining = !join.empty();
-  if (name.empty() || (data.empty() && engine != "memory") || (joining ? raft_address.empty() || http_address.empty()
-                                                                        : members_spec.empty())) {
-    std::fprintf(stderr, "usage: kv_server --name NAME --members ID=NAME@HOST:PORT/HTTPHOST:HTTPPORT,... --data DIR\n"
-                         "       kv_server --name NAME --join HOST:PORT --raft HOST:PORT --http HOST:PORT --data DIR\n"
-                         "       [--engine rocksdb|lmdb|sqlite|memory] [--cluster NAME] [--snapshot-entries N] "
-                         "[--trailing-entries N] [--read-mode readindex|lease]\n");
+
+  web.host = host_port("--http", http_address).first;
+  web.port = host_port("--http", http_address).second;
+  web.max_connections = connections_within_descriptor_limit(web.max_connections);
+  web.idle_timeout = std::chrono::milliseconds(idle_ms);
+  web.read_timeout = std::chrono::milliseconds(read_ms);
+  web.handler_timeout = std::chrono::milliseconds(request_ms);
+  web.handler_timeout_for = [request_ms](const kv::HttpRequest& req) {
+    return kv::KvHttpApi::is_admin(req) ? std::chrono::milliseconds(std::max(request_ms, 35000))
+                                        : std::chrono::milliseconds(request_ms);
+  };
+  // The HTTP port is taken first, so a port in use fails before the log is created; until the peer is up,
+  // requests are answered 503.
+  std::atomic<kv::KvHttpApi*> api{nullptr};
+  auto server = kv::HttpServer::start(web, [&api](kv::HttpRequest&& req, kv::HttpRespond respond) {
+    if (kv::KvHttpApi* a = api.load()) return a->handle(std::move(req), std::move(respond));
+    kv::HttpResponse res{boost::beast::http::status::service_unavailable, req.version()};
+    res.set(boost::beast::http::field::retry_after, "1");
+    res.body() = "{\"error\":\"starting\"}\n";
+    respond(std::move(res));
+  });
+  if (!server.is_ok()) {
+    std::fprintf(stderr, "kv_server: --http: %s\n", server.status().message().c_str());
     return 2;
   }
-  const std::vector<Member> members = joining ? std::vector<Member>{} : parse_members(members_spec);
+
   o.name = name;
   o.cluster = cluster;
   o.data_dir = data;
-  o.engine = engine == "lmdb" ? Engine::kLmdb : engine == "sqlite" ? Engine::kSqlite : engine == "memory" ? Engine::kMemory : Engine::kRocksDb;
-  for (const Member& m : members) {
+  o.engine = engine == "lmdb" ? Engine::kLmdb : engine == "sqlite" ? Engine::kSqlite
+           : engine == "memory" ? Engine::kMemory : Engine::kRocksDb;
+  o.lease_reads = read_mode == "lease";
+  o.unsafe_local_reads = unsafe_local_reads == "yes";
+  o.unsafe_no_sync = unsafe_no_sync == "yes";
+  for (const kv::KvMember& m : members) {
     o.members.push_back(m.raft);
     o.member_info[m.raft.name] = m.http;
-    if (m.raft.name == name) http_address = m.http;
   }
-  if (joining) {
-    const auto colon = raft_address.rfind(':');
+  if (!join.empty()) {
     o.join = join;
-    o.host = raft_address.substr(0, colon);
-    o.port = static_cast<std::uint16_t>(std::stoi(raft_address.substr(colon + 1)));
     o.info = http_address;
   }
-  std::shared_ptr<examples::FaultClock> fault_clock;
+  std::shared_ptr<FaultClock> fault_clock;
   if (!timer_clock_file.empty()) {
-    fault_clock = std::make_shared<examples::FaultClock>(timer_clock_file);
+    fault_clock = std::make_shared<FaultClock>(timer_clock_file);
     o.timer_clock = [fault_clock] { return fault_clock->now(); };
   }
-  auto peer = Peer::start(o, std::make_unique<KvMachine>());
+  auto peer = Peer::start(o, std::make_unique<kv::KvMachine>());
   if (!peer.is_ok()) {
     std::fprintf(stderr, "kv_server %s: %s\n", name.c_str(), peer.status().to_string().c_str());
     return 1;
   }
-  Server server(*peer.value(), name, members);
-  net::io_context ioc;
-  const auto colon = http_address.rfind(':');
-  tcp::acceptor acceptor(ioc, {net::ip::make_address(http_address.substr(0, colon)),
-                               static_cast<std::uint16_t>(std::stoi(http_address.substr(colon + 1)))});
+  auto handler = std::make_unique<kv::KvHttpApi>(*peer.value(), name, members, api_options);
+  kv::HttpServer* http = server.value().get();
+  handler->status_extra = [http](std::string& out) {
+    const kv::HttpServerStats s = http->stats();
+    out = "\"http_server\":{\"connections_open\":" + std::to_string(s.connections_open) +
+          ",\"connections_accepted\":" + std::to_string(s.connections_accepted) +
+          ",\"requests\":" + std::to_string(s.requests) +
+          ",\"refused_connections\":" + std::to_string(s.refused_connections) +
+          ",\"idle_closed\":" + std::to_string(s.idle_closed) + ",\"timed_out_reads\":" + std::to_string(s.timed_out_reads) +
+          ",\"oversized\":" + std::to_string(s.oversized) + ",\"malformed\":" + std::to_string(s.malformed) +
+          ",\"handler_timeouts\":" + std::to_string(s.handler_timeouts) +
+          ",\"handler_errors\":" + std::to_string(s.handler_errors) + "}";
+  };
+  api = handler.get();
+
   std::signal(SIGTERM, [](int) { g_stop = true; });
   std::signal(SIGINT, [](int) { g_stop = true; });
-  acceptor.non_blocking(true);
+  std::signal(SIGPIPE, SIG_IGN);
   std::fprintf(stderr, "kv_server %s: raft peer up, HTTP on %s (%s log in %s)\n", name.c_str(), http_address.c_str(),
                engine.c_str(), data.c_str());
-  examples::ConnectionThreads connections(512);
+  int code = 0;
+  std::optional<std::chrono::steady_clock::time_point> exit_at;
   while (!g_stop) {
-    beast::error_code ec;
-    tcp::socket socket(ioc);
-    acceptor.accept(socket, ec);
-    if (ec) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      continue;
+    std::this_thread::sleep_for(50ms);
+    if (!exit_at) {
+      const PeerStatus st = peer.value()->status();
+      if (!st.stopped) continue;
+      std::fprintf(stderr, "kv_server %s: the peer stopped (%s); exiting with status 3 in %d ms\n", name.c_str(),
+                   st.stop_reason.c_str(), exit_grace_ms);
+      exit_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(exit_grace_ms);
     }
-    socket.non_blocking(false, ec);
-    connections.spawn(std::move(socket), [&server](tcp::socket& s) { server.serve(s); });
+    if (std::chrono::steady_clock::now() >= *exit_at) {
+      code = 3;
+      break;
+    }
   }
-  acceptor.close();
-  connections.shut_down_sockets();
-  peer.value()->stop();  // requests waiting on the peer are answered
-  connections.wait_idle();
+  // Answers still owed go out before the connections close: stop taking connections, stop the peer (it answers
+  // every pending request), stop the I/O threads, then end the administrative waits.
+  server.value()->stop_accepting();
+  peer.value()->stop();
+  server.value()->stop();  // no handler runs after this
+  api = nullptr;
+  handler.reset();
   std::fprintf(stderr, "kv_server %s: stopped\n", name.c_str());
-  return 0;
+  return code;
 }

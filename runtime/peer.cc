@@ -240,6 +240,9 @@ Status RaftPeer::boot() {
 }
 
 void RaftPeer::post(std::function<void()> work) {
+  // A stopped peer's Raft thread takes nothing more: the work is dropped here (a request in it is answered
+  // kUnavailable as it goes), so messages still arriving cannot grow the queue.
+  if (stopping_) return;
   {
     std::lock_guard<std::mutex> lock(mu_);
     inbox_.push_back(std::move(work));
@@ -344,6 +347,9 @@ void RaftPeer::raft_loop() {
     }
     while (!stopping_ && raft_->has_ready()) handle_ready();
   }
+  // Stopped, by stop() or by a failure: nothing more will be proposed, confirmed or committed here, so every
+  // request waiting on this thread is answered now rather than when the owner gets round to stop().
+  fail_everything();
 }
 
 void RaftPeer::fail(const std::string& what) {
@@ -650,11 +656,12 @@ void RaftPeer::snapshot_written(const SnapshotMeta& meta) {
 }
 
 void RaftPeer::fail_everything() {
-  for (auto& [index, change] : pending_changes_) change.second(Status(ErrorCode::kUnavailable, "peer stopped"));
+  const Status stopped(ErrorCode::kUnavailable, "peer stopped: " + status().stop_reason);
+  for (auto& [index, change] : pending_changes_) change.second(stopped);
   pending_changes_.clear();
-  for (auto& [index, p] : pending_writes_) p.second.answer(Status(ErrorCode::kUnavailable, "peer stopped"));
+  for (auto& [index, p] : pending_writes_) p.second.answer(stopped);
   pending_writes_.clear();
-  for (auto& [ctx, p] : pending_reads_) p.second.answer(Status(ErrorCode::kUnavailable, "peer stopped"));
+  for (auto& [ctx, p] : pending_reads_) p.second.answer(stopped);
   pending_reads_.clear();
   std::deque<std::function<void()>> queued;
   {

@@ -1,0 +1,330 @@
+#include "examples/kv/http_server.h"
+
+#include <array>
+#include <cstdio>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace raftkit::examples::kv {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+struct HttpServer::State {
+  HttpServerOptions options;
+  HttpHandler handler;
+  net::io_context ioc;
+  tcp::acceptor acceptor{net::make_strand(ioc)};
+  net::steady_timer accept_retry{acceptor.get_executor()};
+  std::vector<std::thread> threads;
+  std::atomic<bool> accepting{true};
+  std::atomic<std::uint64_t> open{0}, accepted{0}, requests{0}, refused{0}, idle_closed{0}, timed_out{0},
+      oversized{0}, malformed{0}, handler_timeouts{0}, handler_errors{0};
+};
+
+namespace {
+
+using State = HttpServer::State;
+
+HttpResponse plain_error(http::status status, const std::string& error, unsigned version = 11) {
+  HttpResponse res{status, version};
+  res.set(http::field::content_type, "application/json");
+  res.body() = "{\"error\":\"" + error + "\"}\n";
+  return res;
+}
+
+// One connection. Everything runs on the connection's strand; answers from other threads are posted to it.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(std::shared_ptr<State> state, tcp::socket socket)
+      : state_(std::move(state)), stream_(std::move(socket)), read_timer_(stream_.get_executor()),
+        handler_timer_(stream_.get_executor()) {
+    ++state_->open;
+  }
+  ~Session() { --state_->open; }
+
+  void start() { wait_for_request(); }
+
+  // Answers a client over the connection limit and closes.
+  void refuse() {
+    ++state_->refused;
+    HttpResponse res = plain_error(http::status::service_unavailable, "too many connections; retry later");
+    res.set(http::field::retry_after, "1");
+    finish(std::move(res));
+  }
+
+ private:
+  // Between requests: wait for the first byte of the next one, at most idle_timeout.
+  void wait_for_request() {
+    if (buffer_.size() > 0) return read_request();  // pipelined: the next request is already here
+    arm_read_timer(state_->options.idle_timeout);
+    stream_.socket().async_read_some(
+        buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+          self->read_timer_.cancel();
+          if (ec) {
+            if (self->timed_out_) ++self->state_->idle_closed;
+            return self->close();
+          }
+          self->buffer_.commit(n);
+          self->read_request();
+        });
+  }
+
+  // The rest of a request, at most read_timeout from its first byte, within the size limits.
+  void read_request() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(state_->options.max_header_bytes));
+    parser_->body_limit(state_->options.max_body_bytes);
+    arm_read_timer(state_->options.read_timeout);
+    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->read_timer_.cancel();
+      self->on_request(ec);
+    });
+  }
+
+  void arm_read_timer(std::chrono::milliseconds limit) {
+    timed_out_ = false;
+    read_timer_.expires_after(limit);
+    read_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;  // cancelled: the read finished first
+      self->timed_out_ = true;
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);  // the read completes with operation_aborted
+    });
+  }
+
+  void on_request(beast::error_code ec) {
+    if (timed_out_) {
+      ++state_->timed_out;
+      return finish(plain_error(http::status::request_timeout, "request not received in time"));
+    }
+    if (ec == http::error::body_limit) {
+      ++state_->oversized;
+      return finish(plain_error(http::status::payload_too_large, "body too large"));
+    }
+    if (ec == http::error::header_limit) {
+      ++state_->oversized;
+      // The request line alone over the limit (the parser never got a target): the target is too long;
+      // otherwise the header fields are.
+      if (parser_->get().target().empty()) {
+        return finish(plain_error(http::status::uri_too_long, "request target too long"));
+      }
+      return finish(plain_error(http::status::request_header_fields_too_large, "request header too large"));
+    }
+    if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset) {
+      return close();
+    }
+    if (ec) {
+      if (ec.category() != http::make_error_code(http::error::bad_target).category() ||
+          ec == http::error::partial_message) {
+        return close();  // the socket failed, or the client left mid-request: nobody to answer
+      }
+      ++state_->malformed;
+      return finish(plain_error(http::status::bad_request, "malformed HTTP request"));
+    }
+    HttpRequest req = parser_->release();
+    parser_.reset();
+    ++state_->requests;
+    version_ = req.version();
+    keep_alive_ = req.keep_alive();
+    if (req.target().size() > state_->options.max_target_bytes) {
+      ++state_->oversized;
+      return finish(plain_error(http::status::uri_too_long, "request target too long", version_));
+    }
+    const std::uint64_t seq = ++seq_;
+    const HttpServerOptions& o = state_->options;
+    handler_timer_.expires_after(o.handler_timeout_for ? o.handler_timeout_for(req) : o.handler_timeout);
+    handler_timer_.async_wait([self = shared_from_this(), seq](beast::error_code e) {
+      if (e || self->seq_ != seq || self->answered_) return;
+      ++self->state_->handler_timeouts;
+      HttpResponse res = plain_error(http::status::service_unavailable, "timed out (outcome unknown)", self->version_);
+      res.set(http::field::retry_after, "1");
+      self->answer(seq, std::move(res));
+    });
+    answered_ = false;
+    auto executor = stream_.get_executor();
+    HttpRespond respond = [self = shared_from_this(), seq, executor](HttpResponse res) {
+      net::post(executor, [self, seq, res = std::move(res)]() mutable { self->answer(seq, std::move(res)); });
+    };
+    try {
+      state_->handler(std::move(req), std::move(respond));
+    } catch (const std::exception& e) {
+      ++state_->handler_errors;
+      std::fprintf(stderr, "http: handler threw: %s\n", e.what());
+      answer(seq, plain_error(http::status::internal_server_error, "internal error", version_));
+    } catch (...) {
+      ++state_->handler_errors;
+      answer(seq, plain_error(http::status::internal_server_error, "internal error", version_));
+    }
+  }
+
+  void answer(std::uint64_t seq, HttpResponse res) {
+    if (seq != seq_ || answered_) return;  // a late answer to a request already answered (timed out)
+    answered_ = true;
+    handler_timer_.cancel();
+    res.version(version_);
+    res.keep_alive(keep_alive_ && state_->accepting);
+    write(std::move(res));
+  }
+
+  // Answers and closes the connection, reading (and dropping) what the client still sends for a moment, so the
+  // answer is not lost to a reset caused by unread request bytes.
+  void finish(HttpResponse res) {
+    res.version(version_);
+    res.keep_alive(false);
+    linger_ = true;
+    write(std::move(res));
+  }
+
+  void write(HttpResponse res) {
+    res.prepare_payload();
+    auto shared = std::make_shared<HttpResponse>(std::move(res));
+    stream_.expires_after(state_->options.write_timeout);
+    http::async_write(stream_, *shared, [self = shared_from_this(), shared](beast::error_code ec, std::size_t) {
+      self->stream_.expires_never();
+      if (!ec && self->linger_) return self->drain_and_close();
+      if (ec || !shared->keep_alive()) return self->close();
+      self->wait_for_request();
+    });
+  }
+
+  void drain_and_close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if (!drain_started_) {
+      drain_started_ = true;
+      arm_read_timer(std::chrono::milliseconds(1000));
+    }
+    stream_.socket().async_read_some(net::buffer(scratch_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) {
+        self->read_timer_.cancel();
+        return self->close();
+      }
+      self->drain_and_close();
+    });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  std::shared_ptr<State> state_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  net::steady_timer read_timer_;
+  net::steady_timer handler_timer_;
+  bool timed_out_ = false;
+  std::uint64_t seq_ = 0;  // the request being answered; answers for older ones are dropped
+  bool answered_ = true;
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+  bool linger_ = false;
+  bool drain_started_ = false;
+  std::array<char, 4096> scratch_{};
+};
+
+void accept_next(const std::shared_ptr<State>& state) {
+  if (!state->accepting) return;
+  state->acceptor.async_accept(net::make_strand(state->ioc), [state](beast::error_code ec, tcp::socket socket) {
+    if (!state->accepting) return;
+    if (ec) {
+      // Out of descriptors (EMFILE) or a connection reset while queued: try again shortly, never spin.
+      state->accept_retry.expires_after(std::chrono::milliseconds(10));
+      state->accept_retry.async_wait([state](beast::error_code) { accept_next(state); });
+      return;
+    }
+    ++state->accepted;
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    auto session = std::make_shared<Session>(state, std::move(socket));
+    if (state->open > state->options.max_connections) {
+      session->refuse();
+    } else {
+      session->start();
+    }
+    accept_next(state);
+  });
+}
+
+void run_io(State& state) {
+  for (;;) {
+    try {
+      state.ioc.run();
+      return;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "http: an I/O thread caught: %s\n", e.what());
+    } catch (...) {
+      std::fprintf(stderr, "http: an I/O thread caught an unknown exception\n");
+    }
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions options, HttpHandler handler) {
+  auto state = std::make_shared<State>();
+  state->options = std::move(options);
+  state->handler = std::move(handler);
+  beast::error_code ec;
+  const auto address = net::ip::make_address(state->options.host, ec);
+  if (ec) return Status(ErrorCode::kInvalidArgument, "bad HTTP address '" + state->options.host + "': " + ec.message());
+  const tcp::endpoint endpoint(address, state->options.port);
+  const std::string where = state->options.host + ":" + std::to_string(state->options.port);
+  state->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) state->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) state->acceptor.bind(endpoint, ec);
+  if (!ec) state->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return Status(ErrorCode::kIo, "cannot listen for HTTP on " + where + ": " + ec.message());
+  unsigned threads = state->options.threads;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  accept_next(state);
+  for (unsigned i = 0; i < threads; ++i) state->threads.emplace_back([s = state.get()] { run_io(*s); });
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(state)));
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+std::uint16_t HttpServer::port() const {
+  beast::error_code ec;
+  return state_->acceptor.local_endpoint(ec).port();
+}
+
+HttpServerStats HttpServer::stats() const {
+  const State& s = *state_;
+  return HttpServerStats{s.open,       s.accepted,  s.requests,         s.refused,        s.idle_closed,
+                         s.timed_out,  s.oversized, s.malformed,        s.handler_timeouts, s.handler_errors};
+}
+
+void HttpServer::stop_accepting() {
+  if (!state_->accepting.exchange(false)) return;
+  std::promise<void> closed;
+  net::post(state_->acceptor.get_executor(), [this, &closed] {
+    beast::error_code ignored;
+    state_->acceptor.close(ignored);
+    state_->accept_retry.cancel();
+    closed.set_value();
+  });
+  closed.get_future().wait();
+}
+
+void HttpServer::stop() {
+  if (state_->threads.empty()) return;
+  stop_accepting();
+  state_->ioc.stop();
+  for (std::thread& t : state_->threads) t.join();
+  state_->threads.clear();
+}
+
+}  // namespace raftkit::examples::kv

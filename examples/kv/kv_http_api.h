@@ -1,0 +1,82 @@
+// The key-value server's HTTP API (docs/http-api.md): routes each request to the peer and renders its answer as
+// JSON. It validates everything it is given before the peer sees it — keys are percent-decoded and must be UTF-8
+// of at most max_key_bytes; bodies must be JSON objects with string fields — and never waits: reads and writes
+// use the peer's callback API; membership changes, which can take many seconds, are waited for on one
+// administrative thread with a short queue.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "examples/kv/http_server.h"
+#include "runtime/peer.h"
+
+namespace raftkit::examples::kv {
+
+struct KvMember {
+  PeerAddress raft;
+  std::string http;  // host:port
+};
+
+// What an answer needs of its request (kept instead of the request, whose body may be large).
+struct Origin {
+  unsigned version = 11;
+  std::string target;
+};
+
+struct KvHttpApiOptions {
+  std::size_t max_key_bytes = 4096;
+  std::size_t max_admin_queue = 8;  // membership requests waiting; beyond it, 429
+};
+
+// Percent-decodes a key taken from a request path. Nullopt, with `error` set, for a bad escape, an empty key, a
+// key over max_bytes, or one that is not UTF-8 (keys are returned inside JSON, which holds only UTF-8).
+std::optional<std::string> decode_key(std::string_view encoded, std::size_t max_bytes, std::string& error);
+bool is_valid_utf8(std::string_view s);
+
+class KvHttpApi {
+ public:
+  KvHttpApi(Peer& peer, std::string name, std::vector<KvMember> members, KvHttpApiOptions options = {});
+  ~KvHttpApi();  // joins the administrative thread: call the peer's stop() first so its waits end
+  KvHttpApi(const KvHttpApi&) = delete;
+  KvHttpApi& operator=(const KvHttpApi&) = delete;
+
+  void handle(HttpRequest&& req, HttpRespond respond);
+  // How long a request may take: membership changes up to 35 s, everything else the server's default.
+  static bool is_admin(const HttpRequest& req);
+
+  // Extra fields for /status (the HTTP server's counters, say).
+  std::function<void(std::string& json_fields)> status_extra;
+
+ private:
+  void handle_kv(const HttpRequest& req, std::string_view path, HttpRespond respond);
+  void handle_members(const HttpRequest& req, HttpRespond respond);
+  void status(const HttpRequest& req, HttpRespond respond);
+  void health(const HttpRequest& req, HttpRespond respond);
+  void state(const HttpRequest& req, HttpRespond respond);
+  // Answers a peer refusal: 421 (with Location) for another leader, 429 when overloaded, 503 otherwise.
+  HttpResponse failure(const Origin& o, const Status& s) const;
+  std::string http_of(const std::string& name) const;
+  // Runs `wait` on the administrative thread; false if its queue is full.
+  bool admin(std::function<void()> wait);
+  void admin_loop();
+
+  Peer& peer_;
+  const std::string name_;
+  const std::vector<KvMember> members_;
+  const KvHttpApiOptions options_;
+  std::mutex admin_mu_;
+  std::condition_variable admin_cv_;
+  std::deque<std::function<void()>> admin_queue_;
+  bool admin_stopping_ = false;
+  std::thread admin_thread_;
+};
+
+}  // namespace raftkit::examples::kv

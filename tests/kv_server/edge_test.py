@@ -1,0 +1,479 @@
+#!/usr/bin/env python3
+"""The key-value server's edge under hostile and careless clients, over real sockets: three kv_server processes on
+loopback, and single servers with small limits. Every defect class has a test: bytes that are not UTF-8 in keys on
+every method, non-string fields, percent-encoded keys, oversized parts, malformed requests, slow clients holding
+connections (others are still served; threads and memory stay bounded), pipelining, a follower's redirect, bad
+command lines (refused before anything is written), and a node whose disk fills (it stops, says why, and exits).
+
+    edge_test.py BUILD_DIR [-k PATTERN]
+Python standard library only."""
+import http.client
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+BUILD = None
+SERVER = None
+
+
+def free_port():
+    """A free loopback port below the ephemeral range (outgoing connections never take those)."""
+    low, _ = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+    while True:
+        port = random.randint(10000, low - 1)
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            pass
+        finally:
+            s.close()
+
+
+def request(port, method, target, body=None, headers=None, timeout=10):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request(method, target, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read()
+        return r.status, dict(r.getheaders()), data
+    finally:
+        c.close()
+
+
+def jrequest(port, method, target, body=None):
+    status, headers, data = request(port, method, target, None if body is None else json.dumps(body))
+    try:
+        parsed = json.loads(data) if data else None
+    except ValueError:
+        parsed = data
+    return status, headers, parsed
+
+
+def raw(port, data, timeout=5, read=True):
+    """Sends bytes on a fresh connection; returns what comes back until the server closes or the timeout."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        if not read:
+            return b""
+        out = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except (socket.timeout, ConnectionResetError):
+                break
+            if not chunk:
+                break
+            out += chunk
+        return out
+    finally:
+        s.close()
+
+
+def status_line(reply):
+    return int(reply.split(b" ", 2)[1]) if reply.startswith(b"HTTP/1.") else None
+
+
+def proc_status(pid, field):
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return None
+
+
+class Server:
+    def __init__(self, work, name, args, members=None):
+        self.name = name
+        self.data = os.path.join(work, name)
+        self.log = open(os.path.join(work, name + ".log"), "wb")
+        self.args = args
+        self.proc = None
+
+    def start(self, prefix=()):
+        self.proc = subprocess.Popen(list(prefix) + [SERVER, "--name", self.name] + self.args,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def wait_until(predicate, timeout=20, step=0.05):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if predicate():
+                return True
+        except (OSError, http.client.HTTPException, ValueError):
+            pass
+        time.sleep(step)
+    return False
+
+
+class Cluster:
+    """Three peers on loopback with RocksDB logs."""
+
+    def __init__(self, work, extra=()):
+        self.http = {}
+        spec = []
+        for i in (1, 2, 3):
+            self.http["peer%d" % i] = free_port()
+            spec.append("%d=peer%d@127.0.0.1:%d/127.0.0.1:%d" % (i, i, free_port(), self.http["peer%d" % i]))
+        members = ",".join(spec)
+        self.servers = {}
+        for i in (1, 2, 3):
+            name = "peer%d" % i
+            self.servers[name] = Server(work, name, ["--members", members, "--data", os.path.join(work, name)]
+                                        + list(extra)).start()
+
+    def leader(self):
+        found = {}
+
+        def agreed():
+            for name, port in self.http.items():
+                status, _, j = jrequest(port, "GET", "/status")
+                if status != 200 or not j.get("leader"):
+                    return False
+                found[name] = j["leader"]
+            return len(set(found.values())) == 1
+
+        if not wait_until(agreed):
+            raise AssertionError("no leader agreed on: %s" % found)
+        return next(iter(found.values()))
+
+    def all_alive(self):
+        for name, s in self.servers.items():
+            if s.proc.poll() is not None:
+                return "%s exited with %s" % (name, s.proc.returncode)
+            status, _, _ = jrequest(self.http[name], "GET", "/status")
+            if status != 200:
+                return "%s answered /status with %d" % (name, status)
+        return None
+
+    def stop(self):
+        for s in self.servers.values():
+            s.stop()
+
+
+class ClusterTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.work = tempfile.mkdtemp(prefix="kv-edge-")
+        cls.cluster = Cluster(cls.work)
+        cls.leader = cls.cluster.leader()
+        cls.lport = cls.cluster.http[cls.leader]
+        cls.follower = next(n for n in cls.cluster.http if n != cls.leader)
+        cls.fport = cls.cluster.http[cls.follower]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.stop()
+        shutil.rmtree(cls.work, ignore_errors=True)
+
+    def tearDown(self):
+        self.assertIsNone(self.cluster.all_alive())
+
+    def test_put_get_delete_cas(self):
+        self.assertEqual(jrequest(self.lport, "PUT", "/kv/k1", {"value": "v1"})[0], 200)
+        status, _, j = jrequest(self.lport, "GET", "/kv/k1")
+        self.assertEqual((status, j), (200, {"key": "k1", "value": "v1"}))
+        status, _, j = jrequest(self.lport, "POST", "/cas/k1", {"expected": "v1", "value": "v2"})
+        self.assertEqual((status, j), (200, {"ok": True, "value": "v2"}))
+        status, _, j = jrequest(self.lport, "POST", "/cas/k1", {"expected": "nope", "value": "v3"})
+        self.assertEqual((status, j), (200, {"ok": False, "value": "v2"}))
+        status, _, j = jrequest(self.lport, "DELETE", "/kv/k1")
+        self.assertEqual((status, j), (200, {"ok": True, "existed": True}))
+        status, _, j = jrequest(self.lport, "GET", "/kv/k1")
+        self.assertEqual((status, j["error"]), (404, "key_not_found"))
+        status, _, j = jrequest(self.lport, "POST", "/cas/k1", {"expected": None, "value": "new"})
+        self.assertEqual((status, j), (200, {"ok": True, "value": "new"}))
+
+    def test_keys_that_are_not_utf8_are_refused_on_every_method(self):
+        for port in (self.lport, self.fport):
+            for method, target, body in (("GET", "/kv/%FF", None), ("PUT", "/kv/%FF", {"value": "x"}),
+                                         ("DELETE", "/kv/%FF", None), ("POST", "/cas/%FF", {"expected": None, "value": "x"}),
+                                         ("GET", "/kv/a%C0%AF", None), ("GET", "/kv/%ED%A0%80", None)):
+                status, _, j = jrequest(port, method, target, body)
+                self.assertEqual(status, 400, (method, target))
+                self.assertIn("UTF-8", j["error"])
+            # Raw bytes in the target, not percent-encoded: refused by the parser or the key check, never a crash.
+            for method in (b"GET", b"PUT", b"DELETE"):
+                reply = raw(port, method + b" /kv/\xff\xfe HTTP/1.1\r\nHost: x\r\nContent-Length: 13\r\n\r\n{\"value\":\"x\"}")
+                self.assertEqual(status_line(reply), 400, reply[:200])
+
+    def test_utf8_keys_and_values_round_trip(self):
+        key = "ключ/ü €"
+        from urllib.parse import quote
+        target = "/kv/" + quote(key, safe="")
+        self.assertEqual(jrequest(self.lport, "PUT", target, {"value": "значение ✓"})[0], 200)
+        status, _, j = jrequest(self.lport, "GET", target)
+        self.assertEqual((status, j), (200, {"key": key, "value": "значение ✓"}))
+
+    def test_percent_encoded_keys(self):
+        self.assertEqual(jrequest(self.lport, "PUT", "/kv/a%2Fb%20c", {"value": "1"})[0], 200)
+        status, _, j = jrequest(self.lport, "GET", "/kv/a%2fb%20c")
+        self.assertEqual((status, j["key"]), (200, "a/b c"))
+        status, _, j = jrequest(self.lport, "GET", "/kv/a/b%20c?ignored=1")  # the same key, spelled otherwise
+        self.assertEqual((status, j["value"]), (200, "1"))
+        for bad in ("/kv/%G1", "/kv/abc%", "/kv/abc%4", "/kv/", "/cas/"):
+            status, _, j = jrequest(self.lport, "GET" if bad.startswith("/kv") else "POST", bad, {} if "cas" in bad else None)
+            self.assertEqual(status, 400, bad)
+
+    def test_bodies_and_fields_of_the_wrong_type(self):
+        for body in ({"value": 5}, {"value": None}, ["value"], "text", {"other": "x"}):
+            status, _, _ = jrequest(self.lport, "PUT", "/kv/typed", body)
+            self.assertEqual(status, 400, body)
+        status, _, _ = request(self.lport, "PUT", "/kv/typed", body=b"\xff\xfe not json")
+        self.assertEqual(status, 400)
+        status, _, _ = request(self.lport, "PUT", "/kv/typed", body=b"[" * 100000 + b"]" * 100000)
+        self.assertEqual(status, 400)
+        for body in ({"expected": 1, "value": "x"}, {"value": "x"}, {"expected": None}):
+            self.assertEqual(jrequest(self.lport, "POST", "/cas/typed", body)[0], 400, body)
+
+    def test_membership_requests_with_bad_fields_are_refused(self):
+        for port in (self.lport, self.fport):
+            for body in ({"name": "x", "raft": "127.0.0.1:1", "http": 5}, {"name": 5, "raft": "127.0.0.1:1"},
+                         {"name": "x", "raft": 7}, {"name": "x", "raft": "127.0.0.1:99999"},
+                         {"name": "x", "raft": "127.0.0.1:x"}, {"name": "", "raft": "127.0.0.1:1"}, [1, 2], "s"):
+                status, _, _ = jrequest(port, "POST", "/members", body)
+                self.assertEqual(status, 400, body)
+            self.assertEqual(jrequest(port, "DELETE", "/members/%FF")[0], 400)
+
+    def test_a_follower_redirects_with_location(self):
+        self.assertEqual(jrequest(self.lport, "PUT", "/kv/redirected", {"value": "here"})[0], 200)
+        status, headers, j = jrequest(self.fport, "GET", "/kv/redirected")
+        self.assertEqual(status, 421)
+        self.assertEqual(j["leader"], self.leader)
+        self.assertEqual(headers["Location"], "http://127.0.0.1:%d/kv/redirected" % self.lport)
+        status, _, j = jrequest(self.lport, "GET", headers["Location"].split(str(self.lport), 1)[1])
+        self.assertEqual((status, j["value"]), (200, "here"))
+        status, headers, _ = jrequest(self.fport, "PUT", "/kv/redirected", {"value": "x"})
+        self.assertEqual(status, 421)
+        self.assertTrue(headers["Location"].endswith("/kv/redirected"))
+
+    def test_oversized_parts_get_their_status(self):
+        self.assertEqual(status_line(raw(self.lport, b"GET /kv/" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")), 414)
+        self.assertEqual(status_line(raw(self.lport, b"GET /kv/" + b"a" * 20000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")), 414)
+        self.assertEqual(status_line(raw(self.lport, b"GET /status HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 20000 +
+                                         b"\r\n\r\n")), 431)
+        # The body limit is enforced from Content-Length, before any body byte is read.
+        self.assertEqual(status_line(raw(self.lport, b"PUT /kv/big HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n")),
+                         413)
+        status, _, j = jrequest(self.lport, "GET", "/kv/" + "k" * 5000)
+        self.assertEqual(status, 400)
+        self.assertIn("longer than", j["error"])
+
+    def test_malformed_requests_and_unknown_routes(self):
+        for junk in (b"HELLO\r\n\r\n", b"GET\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n", b"\x00\x01\x02\r\n\r\n",
+                     b"PUT /kv/x HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+                     b"PUT /kv/x HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
+                     b"PUT /kv/x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n"):
+            self.assertEqual(status_line(raw(self.lport, junk)), 400, junk)
+        status, headers, _ = jrequest(self.lport, "PATCH", "/kv/x")
+        self.assertEqual((status, headers.get("Allow")), (405, "GET, PUT, DELETE"))
+        self.assertEqual(jrequest(self.lport, "POST", "/status")[0], 405)
+        self.assertEqual(jrequest(self.lport, "GET", "/nope")[0], 404)
+
+    def test_pipelined_requests_are_answered_in_order(self):
+        batch = b"".join(b"PUT /kv/p%d HTTP/1.1\r\nHost: x\r\nContent-Length: 14\r\n\r\n{\"value\":\"v%d\"}" % (i, i)
+                         for i in range(5))
+        batch += b"GET /kv/p4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        reply = raw(self.lport, batch)
+        self.assertEqual(reply.count(b"HTTP/1.1 200"), 6, reply)
+        self.assertTrue(reply.rstrip().endswith(b'{"key":"p4","value":"v4"}'), reply[-200:])
+
+    def test_keep_alive_serves_many_requests_on_one_connection(self):
+        c = http.client.HTTPConnection("127.0.0.1", self.lport, timeout=10)
+        for i in range(200):
+            c.request("PUT", "/kv/ka", body=json.dumps({"value": str(i)}))
+            r = c.getresponse()
+            r.read()
+            self.assertEqual(r.status, 200)
+        c.close()
+
+    def test_slow_clients_do_not_lock_others_out(self):
+        pid = self.cluster.servers[self.leader].proc.pid
+        threads_before = proc_status(pid, "Threads")
+        rss_before = proc_status(pid, "VmRSS")
+        held = []
+        for i in range(600):  # more than the old server's 512 threads
+            s = socket.create_connection(("127.0.0.1", self.lport), timeout=5)
+            s.sendall(b"GET /kv/slow HTTP/1.1\r\nHo")
+            held.append(s)
+        for i in range(5):  # ten partial 60 MB bodies are refused at once, not buffered
+            s = socket.create_connection(("127.0.0.1", self.lport), timeout=5)
+            s.sendall(b"PUT /kv/x HTTP/1.1\r\nContent-Length: 60000000\r\n\r\n" + b"x" * 65536)
+            held.append(s)
+        started = time.time()
+        status, _, _ = jrequest(self.lport, "GET", "/status", None)
+        self.assertEqual(status, 200)
+        self.assertEqual(jrequest(self.lport, "PUT", "/kv/while-held", {"value": "ok"})[0], 200)
+        self.assertLess(time.time() - started, 2.0)
+        threads_during = proc_status(pid, "Threads")
+        rss_during = proc_status(pid, "VmRSS")
+        for s in held:
+            s.close()
+        print("slow clients: threads %d -> %d with 605 held connections; RSS %d -> %d kB" %
+              (threads_before, threads_during, rss_before, rss_during))
+        self.assertLessEqual(threads_during, threads_before + 2)
+        self.assertLess(rss_during - rss_before, 64 * 1024)
+
+
+class LimitTests(unittest.TestCase):
+    """A single-member cluster with small limits, to watch each bound act."""
+
+    def setUp(self):
+        self.work = tempfile.mkdtemp(prefix="kv-limits-")
+        self.port = free_port()
+        spec = "1=solo@127.0.0.1:%d/127.0.0.1:%d" % (free_port(), self.port)
+        self.server = Server(self.work, "solo", ["--members", spec, "--data", os.path.join(self.work, "solo"),
+                                                  "--max-connections", "20", "--read-timeout-ms", "500",
+                                                  "--idle-timeout-ms", "1000"]).start()
+        self.assertTrue(wait_until(lambda: jrequest(self.port, "GET", "/health")[0] == 200))
+
+    def tearDown(self):
+        self.server.stop()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def test_connection_limit_read_and_idle_timeouts(self):
+        held = [socket.create_connection(("127.0.0.1", self.port), timeout=5) for _ in range(20)]
+        for s in held:
+            s.sendall(b"GET /status HTTP/1.1\r\n")  # never finished
+        time.sleep(0.1)
+        reply = raw(self.port, b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertEqual(status_line(reply), 503, reply)
+        self.assertIn(b"Retry-After: 1", reply)
+        # After the read timeout each held connection is answered 408 and closed; then others are served again.
+        for s in held:
+            s.settimeout(5)
+            data = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            self.assertEqual(status_line(data), 408, data)
+            s.close()
+        self.assertTrue(wait_until(lambda: jrequest(self.port, "GET", "/status")[0] == 200, timeout=5))
+        # An idle keep-alive connection is closed after the idle timeout.
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        started = time.time()
+        self.assertEqual(s.recv(10), b"")
+        self.assertLess(time.time() - started, 3)
+        s.close()
+        status, _, j = jrequest(self.port, "GET", "/status")
+        self.assertGreaterEqual(j["http_server"]["refused_connections"], 1)
+        self.assertGreaterEqual(j["http_server"]["timed_out_reads"], 20)
+
+
+class CommandLineTests(unittest.TestCase):
+    def run_server(self, *args):
+        p = subprocess.run([SERVER] + list(args), capture_output=True, timeout=30)
+        return p.returncode, (p.stdout + p.stderr).decode(errors="replace")
+
+    def test_bad_command_lines_name_the_flag_and_write_nothing(self):
+        work = tempfile.mkdtemp(prefix="kv-cli-")
+        data = os.path.join(work, "data")
+        good = "1=a@127.0.0.1:%d/127.0.0.1:%d" % (free_port(), free_port())
+        cases = [
+            (["--name", "a", "--members", good, "--data", data, "--bogus", "1"], "--bogus"),
+            (["--name", "a", "--members", good, "--data", data, "--engine", "nosuchengine"], "--engine"),
+            (["--name", "a", "--members", "garbage", "--data", data], "--members"),
+            (["--name", "a", "--members", "1=a@127.0.0.1:x/127.0.0.1:8000", "--data", data], "--members"),
+            (["--name", "a", "--members", "1=a@127.0.0.1:70000/127.0.0.1:8000", "--data", data], "--members"),
+            (["--name", "b", "--members", good, "--data", data], "--name"),
+            (["--name", "a", "--members", good], "--data"),
+            (["--members", good, "--data", data], "--name"),
+            (["--name", "a", "--members", good, "--data", data, "--snapshot-entries", "lots"], "--snapshot-entries"),
+            (["--name", "a", "--members", good, "--data", data, "--read-mode", "fast"], "--read-mode"),
+            (["--name", "a", "--join", "127.0.0.1:1", "--data", data], "--raft"),
+        ]
+        for args, flag in cases:
+            code, out = self.run_server(*args)
+            self.assertEqual(code, 2, (args, out))
+            self.assertIn(flag, out, args)
+            self.assertNotIn("terminate called", out)
+            self.assertFalse(os.path.exists(data), args)
+        # An HTTP port in use: refused before the log is created.
+        busy = socket.socket()
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        spec = "1=a@127.0.0.1:%d/127.0.0.1:%d" % (free_port(), busy.getsockname()[1])
+        code, out = self.run_server("--name", "a", "--members", spec, "--data", data)
+        self.assertEqual(code, 2, out)
+        self.assertIn("--http", out)
+        self.assertFalse(os.path.exists(data))
+        busy.close()
+        code, out = self.run_server("--help")
+        self.assertEqual(code, 0)
+        for flag in ("--members", "--engine", "--max-connections", "--max-body-bytes", "--read-timeout-ms",
+                     "--idle-timeout-ms", "--exit-grace-ms", "--http-threads"):
+            self.assertIn(flag, out)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+class DiskFailureTests(unittest.TestCase):
+    def test_a_node_whose_disk_fills_stops_says_why_and_exits(self):
+        if os.geteuid() != 0 or shutil.which("unshare") is None:
+            self.skipTest("needs root and unshare, to give the server a small private tmpfs")
+        probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                                "mount -t tmpfs -o size=1m none /mnt"], capture_output=True)
+        if probe.returncode != 0:
+            self.skipTest("cannot mount a tmpfs in a private mount namespace here: %s" % probe.stderr.decode())
+        work = tempfile.mkdtemp(prefix="kv-disk-")
+        disk = os.path.join(work, "disk")
+        os.mkdir(disk)
+        port = free_port()
+        spec = "1=solo@127.0.0.1:%d/127.0.0.1:%d" % (free_port(), port)
+        script = 'mount -t tmpfs -o size=6m none "$0" && exec "$@"'
+        server = Server(work, "solo", ["--members", spec, "--data", os.path.join(disk, "solo"), "--exit-grace-ms", "3000",
+                                      "--engine", "sqlite"])
+        server.start(prefix=["unshare", "--mount", "--propagation", "private", "sh", "-c", script, disk])
+        try:
+            self.assertTrue(wait_until(lambda: jrequest(port, "GET", "/health")[0] == 200))
+            value = "v" * 500000
+            failed = None
+            for i in range(60):
+                status, _, j = jrequest(port, "PUT", "/kv/fill%d" % i, {"value": value})
+                if status != 200:
+                    failed = (status, j)
+                    break
+            self.assertIsNotNone(failed, "the 6 MB disk never filled")
+            self.assertEqual(failed[0], 503, failed)
+            status, _, j = jrequest(port, "GET", "/status")
+            self.assertEqual(status, 200)
+            self.assertTrue(j["stopped"], j)
+            self.assertIn("durable log failed", j["stop_reason"])
+            self.assertIsNone(j["leader"])
+            status, _, h = jrequest(port, "GET", "/health")
+            self.assertEqual(status, 503)
+            self.assertFalse(h["healthy"])
+            self.assertIn("stopped", h["reason"])
+            status, _, j = jrequest(port, "PUT", "/kv/after", {"value": "x"})
+            self.assertEqual((status, j["error"]), (503, "stopped"))
+            self.assertEqual(server.proc.wait(20), 3)
+        finally:
+            server.stop()
+            if sys.exc_info()[0] is None:
+                shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    BUILD = sys.argv[1]
+    SERVER = os.path.join(BUILD, "examples", "kv_server")
+    unittest.main(argv=[sys.argv[0]] + sys.argv[2:], verbosity=2)
