@@ -16,6 +16,11 @@ packages=(
   iproute2 iptables faketime
 )
 
+# Fuzzing (scripts/fuzz.sh, and the test command through it): clang and libFuzzer.
+if [ "${1:-}" = "--fuzz" ]; then
+  packages+=(clang-15 libfuzzer-15-dev)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

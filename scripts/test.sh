@@ -5,7 +5,8 @@
 #      the checker against the reference histories, 1000 random simulation seeds, injected-bug detection, the
 #      conformance suite on every engine and on broken adapters, the external runner, the installed consumer, the
 #      Jepsen-style runs of a real cluster, whose faults and checks are printed after);
-#   3. bazel test //... (offline).
+#   3. every fuzz target for 30 s under libFuzzer (scripts/fuzz.sh);
+#   4. bazel test //... (offline).
 # Exits non-zero if anything fails. .ci/run calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,9 +20,10 @@ step() { printf '\n==== %s ====\n' "$*"; }
 step "sanitized build (ASan + UBSan)"
 cmake -S . -B build-asan -G Ninja -DRAFTKIT_SANITIZE=ON -DRAFTKIT_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j "$jobs" --target raftkit_unit_tests raftkit_lincheck_tests raftkit-sim \
-  raftkit_transport_tests raftkit_runtime_tests
-step "sanitized tests: unit, checker, regression seeds, transport, runtime"
-(cd build-asan && ctest -j "$jobs" --output-on-failure -R "unit|lincheck|regression|transport|runtime" | tee "$root/build-asan/ctest.out")
+  raftkit_transport_tests raftkit_runtime_tests raftkit_kv_tests fuzz_http_handler
+step "sanitized tests: unit, checker, regression seeds, transport, runtime, key-value API, fuzz corpora"
+(cd build-asan && ctest -j "$jobs" --output-on-failure -R "unit|lincheck|regression|transport|runtime|kv:|fuzz:" |
+  tee "$root/build-asan/ctest.out")
 
 step "release build"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -39,6 +41,11 @@ step "Jepsen-style runs: faults injected and checks (full output in build/jepsen
 grep -hE "^jepsen: |^  fault +[0-9.]+ s  |^  (PASS|FAIL) (linearizable|acknowledged|recovers|members|replicas|no server|nemesis)" \
   build/Testing/Temporary/LastTest.log | cut -c1-200 | sed 's/^/  /' || true
 
+step "fuzzing: every target 30 s under libFuzzer + ASan + UBSan (scripts/fuzz.sh)"
+fuzz_passed=0
+./scripts/fuzz.sh --seconds 30 | tee build/fuzz.out
+fuzz_passed=$(grep -c "^fuzz: .*: PASS" build/fuzz.out || true)
+
 step "bazel test //... (offline)"
 bazel test --jobs="$jobs" //... 2>&1 | tee build/bazel.out | grep -vE '^(INFO|Loading|Analyzing)' || {
   echo "bazel test failed"
@@ -55,7 +62,7 @@ for f in build-asan/ctest.out build/ctest.out; do
   failed=$((failed + bad))
 done
 bazel_passed=$(grep -oE "[0-9]+ tests? pass" build/bazel.out | grep -oE "^[0-9]+" | tail -1)
-passed=$((passed + ${bazel_passed:-0}))
+passed=$((passed + ${bazel_passed:-0} + fuzz_passed))
 echo
-echo "test command: ctest (sanitized), ctest (release) and bazel test all passed"
+echo "test command: ctest (sanitized), ctest (release), fuzzing and bazel test all passed"
 echo "${passed} passed, ${failed} failed"

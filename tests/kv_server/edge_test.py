@@ -5,7 +5,7 @@ every method, non-string fields, percent-encoded keys, oversized parts, malforme
 connections (others are still served; threads and memory stay bounded), pipelining, a follower's redirect, bad
 command lines (refused before anything is written), and a node whose disk fills (it stops, says why, and exits).
 
-    edge_test.py BUILD_DIR [-k PATTERN]
+    edge_test.py BUILD_DIR|KV_SERVER_BINARY [-k PATTERN]
 Python standard library only."""
 import http.client
 import json
@@ -474,6 +474,6 @@ class DiskFailureTests(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    BUILD = sys.argv[1]
-    SERVER = os.path.join(BUILD, "examples", "kv_server")
+    BUILD = sys.argv[1]  # a build directory, or the kv_server binary itself (Bazel)
+    SERVER = os.path.abspath(BUILD if os.path.isfile(BUILD) else os.path.join(BUILD, "examples", "kv_server"))
     unittest.main(argv=[sys.argv[0]] + sys.argv[2:], verbosity=2)

@@ -1,0 +1,166 @@
+// The key-value server's pieces without sockets: the binary command codec (round trips, and every truncation or
+// corruption refused rather than misread), key decoding, UTF-8 validation, and the HTTP API's answers for each
+// route and refusal against a fake peer.
+#include <catch2/catch.hpp>
+
+#include <condition_variable>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "examples/kv/kv_commands.h"
+#include "examples/kv/kv_http_api.h"
+#include "tests/kv_server/fake_peer.h"
+
+namespace {
+
+using namespace raftkit;
+using namespace raftkit::examples::kv;
+namespace http = boost::beast::http;
+
+TEST_CASE("kv commands: every kind round-trips; truncated, padded or unknown bytes are refused", "[kv]") {
+  std::vector<Command> commands;
+  commands.push_back(Command{Command::Op::kSet, "key", "value", std::nullopt});
+  commands.push_back(Command{Command::Op::kSet, std::string("\0k", 2), std::string(70000, 'v'), std::nullopt});
+  commands.push_back(Command{Command::Op::kDelete, "gone", "", std::nullopt});
+  commands.push_back(Command{Command::Op::kCas, "c", "new", std::string("old")});
+  commands.push_back(Command{Command::Op::kCas, "c", "new", std::nullopt});
+  for (const Command& c : commands) {
+    const std::string bytes = encode(c);
+    std::optional<Command> back = decode_command(bytes);
+    REQUIRE(back);
+    CHECK(back->op == c.op);
+    CHECK(back->key == c.key);
+    CHECK(back->value == (c.op == Command::Op::kDelete ? "" : c.value));
+    CHECK(back->expected == c.expected);
+    for (std::size_t n = 0; n < bytes.size(); n += 1 + bytes.size() / 50) CHECK_FALSE(decode_command(bytes.substr(0, n)));
+    CHECK_FALSE(decode_command(bytes + "x"));
+  }
+  CHECK_FALSE(decode_command("{\"op\":\"set\",\"key\":\"k\"}"));  // another version's JSON command
+  CHECK_FALSE(decode_command(std::string("S\xff\xff\xff\xff", 5)));  // a length past the end
+  CHECK_FALSE(decode_command(std::string("C\x01\0\0\0k\x02", 7)));    // a flag that is neither 0 nor 1
+  Outcome cas;
+  cas.kind = Outcome::Kind::kCas;
+  cas.flag = true;
+  cas.value = "now";
+  std::optional<Outcome> back = decode_outcome(encode(cas));
+  REQUIRE(back);
+  CHECK((back->kind == Outcome::Kind::kCas && back->flag && back->value == "now"));
+  CHECK_FALSE(decode_outcome(""));
+  CHECK_FALSE(decode_query("G"));
+  CHECK(decode_query(encode(Query{Query::Kind::kAll, ""}))->kind == Query::Kind::kAll);
+}
+
+TEST_CASE("kv machine: a command it cannot decode is answered as an error and changes nothing", "[kv]") {
+  KvMachine m;
+  CHECK(decode_outcome(m.handle_write(encode(Command{Command::Op::kSet, "a", "1", std::nullopt})))->kind ==
+        Outcome::Kind::kSet);
+  for (const std::string& junk : {std::string(), std::string("{\"op\":\"set\"}"), std::string("S\x05\0\0\0a", 6),
+                                 std::string("\xff\xfe", 2)}) {
+    std::optional<Outcome> r = decode_outcome(m.handle_write(junk));
+    REQUIRE(r);
+    CHECK(r->kind == Outcome::Kind::kError);
+  }
+  CHECK(decode_outcome(m.handle_read(encode(Query{Query::Kind::kGet, "a"})))->value == "1");
+  CHECK(decode_outcome(m.handle_read("?"))->kind == Outcome::Kind::kError);
+  // A value that is not UTF-8 (written by another version) is summarised, not thrown on.
+  m.handle_write(encode(Command{Command::Op::kSet, "bad", "\xff", std::nullopt}));
+  CHECK(nlohmann::json::parse(m.state_summary())["keys"] == 2);
+}
+
+TEST_CASE("kv keys: percent-decoded, non-empty, bounded and UTF-8", "[kv]") {
+  std::string why;
+  CHECK(decode_key("a%2Fb%20c", 100, why) == "a/b c");
+  CHECK(decode_key("%e2%82%ac", 100, why) == "\xe2\x82\xac");
+  for (const char* bad : {"", "%", "%4", "%G0", "%FF", "%C0%AF", "%ED%A0%80", "%F4%90%80%80", "a%E2%82"}) {
+    INFO(bad);
+    CHECK_FALSE(decode_key(bad, 100, why));
+  }
+  CHECK_FALSE(decode_key(std::string(101, 'k'), 100, why));
+  CHECK(why.find("longer") != std::string::npos);
+  CHECK(is_valid_utf8("plain ascii"));
+  CHECK(is_valid_utf8("\xf0\x9f\x98\x80"));
+  CHECK_FALSE(is_valid_utf8("\xf0\x9f\x98"));
+}
+
+struct Answer {
+  http::status status{};
+  std::string location, retry_after, allow;
+  nlohmann::json body;
+};
+
+// Membership requests are answered from the API's administrative thread; everything else at once.
+Answer call(KvHttpApi& api, http::verb method, const std::string& target, const std::string& body = "") {
+  HttpRequest req{method, target, 11};
+  req.body() = body;
+  req.prepare_payload();
+  struct Shared {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<Answer> answer;
+  };
+  auto shared = std::make_shared<Shared>();
+  api.handle(std::move(req), [shared](HttpResponse res) {
+    Answer a;
+    a.status = res.result();
+    a.location = std::string(res[http::field::location]);
+    a.retry_after = std::string(res[http::field::retry_after]);
+    a.allow = std::string(res[http::field::allow]);
+    a.body = nlohmann::json::parse(res.body(), nullptr, false);
+    std::lock_guard<std::mutex> lock(shared->mu);
+    REQUIRE_FALSE(shared->answer.has_value());  // answered once
+    shared->answer = std::move(a);
+    shared->cv.notify_all();
+  });
+  std::unique_lock<std::mutex> lock(shared->mu);
+  REQUIRE(shared->cv.wait_for(lock, std::chrono::seconds(5), [&] { return shared->answer.has_value(); }));
+  return *shared->answer;
+}
+
+TEST_CASE("kv http api: routes, validation and the status of each refusal", "[kv]") {
+  testing::FakePeer peer;
+  KvHttpApi api(peer, "p1", {});
+  CHECK(call(api, http::verb::put, "/kv/a", R"({"value":"1"})").status == http::status::ok);
+  Answer got = call(api, http::verb::get, "/kv/a");
+  CHECK(got.body == nlohmann::json({{"key", "a"}, {"value", "1"}}));
+  CHECK(call(api, http::verb::get, "/kv/missing").status == http::status::not_found);
+  CHECK(call(api, http::verb::delete_, "/kv/a").body["existed"] == true);
+  CHECK(call(api, http::verb::post, "/cas/a", R"({"expected":null,"value":"2"})").body["ok"] == true);
+  CHECK(call(api, http::verb::get, "/kv/%FF").status == http::status::bad_request);
+  CHECK(call(api, http::verb::put, "/kv/a", R"({"value":5})").status == http::status::bad_request);
+  CHECK(call(api, http::verb::put, "/kv/a", "[").status == http::status::bad_request);
+  CHECK(call(api, http::verb::post, "/members", R"({"name":"x","raft":"h:1","http":5})").status ==
+        http::status::bad_request);
+  CHECK(call(api, http::verb::post, "/members", R"({"name":"x","raft":"h:1","http":"h:2"})").status == http::status::ok);
+  Answer patch = call(api, http::verb::patch, "/kv/a");
+  CHECK(patch.status == http::status::method_not_allowed);
+  CHECK(patch.allow == "GET, PUT, DELETE");
+  CHECK(call(api, http::verb::get, "/nowhere").status == http::status::not_found);
+  CHECK(call(api, http::verb::get, "/health").status == http::status::ok);
+
+  peer.role = testing::FakePeer::Role::kFollower;
+  Answer redirect = call(api, http::verb::get, "/kv/a?x=1");
+  CHECK(redirect.status == http::status::misdirected_request);
+  CHECK(redirect.location == "http://127.0.0.1:8002/kv/a?x=1");
+  CHECK(redirect.body["leader"] == "p2");
+
+  peer.role = testing::FakePeer::Role::kNoLeader;
+  Answer none = call(api, http::verb::put, "/kv/a", R"({"value":"1"})");
+  CHECK(none.status == http::status::service_unavailable);
+  CHECK(none.retry_after == "1");
+  CHECK(call(api, http::verb::get, "/health").status == http::status::service_unavailable);
+
+  peer.role = testing::FakePeer::Role::kStopped;
+  Answer stopped = call(api, http::verb::put, "/kv/a", R"({"value":"1"})");
+  CHECK(stopped.status == http::status::service_unavailable);
+  CHECK(stopped.body["error"] == "stopped");
+  CHECK(stopped.body["reason"] == "disk failed");
+  Answer status = call(api, http::verb::get, "/status");
+  CHECK(status.body["stopped"] == true);
+  CHECK(status.body["stop_reason"] == "disk failed");
+  Answer health = call(api, http::verb::get, "/health");
+  CHECK(health.status == http::status::service_unavailable);
+  CHECK(health.body["reason"] == "stopped: disk failed");
+}
+
+}  // namespace
