@@ -21,6 +21,11 @@ if [ "${1:-}" = "--fuzz" ]; then
   packages+=(clang-15 libfuzzer-15-dev)
 fi
 
+# The side-by-side benchmark against etcd (scripts/bench-vs-etcd.sh).
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(etcd-server wrk)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
