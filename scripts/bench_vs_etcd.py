@@ -22,22 +22,11 @@ import tempfile
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "support"))
+from ports import free_port  # noqa: E402
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 VALUE = "v" * 128
-
-
-def free_port():
-    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-    while True:
-        port = random.randint(10000, low - 1)
-        s = socket.socket()
-        try:
-            s.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            pass
-        finally:
-            s.close()
 
 
 def http(method, url, body=None, timeout=5):
@@ -74,7 +63,22 @@ def wait_until(predicate, timeout=30):
     return False
 
 
-class KvCluster:
+class Processes:
+    """Three server processes of one system and which of them leads."""
+    procs = []
+    leader_pid = None
+
+    def pids(self):
+        return [p.pid for p in self.procs]
+
+    def stop(self):
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            p.wait(20)
+
+
+class KvCluster(Processes):
     name = "kv_server"
 
     def __init__(self, build, work):
@@ -97,15 +101,6 @@ class KvCluster:
         if not wait_until(leader_known):
             raise SystemExit("kv_server: no leader")
         self.leader_pid = self.procs[self.http.index(self.leader)].pid
-
-    def pids(self):
-        return [p.pid for p in self.procs]
-
-    def stop(self):
-        for p in self.procs:
-            p.terminate()
-        for p in self.procs:
-            p.wait(20)
 
     def lua(self, op, tag):
         if op == "put":
@@ -145,7 +140,7 @@ function response(status, headers, body) if status ~= 200 then errors = errors +
         return bad
 
 
-class EtcdCluster:
+class EtcdCluster(Processes):
     name = "etcd"
 
     def __init__(self, work):
@@ -177,15 +172,6 @@ class EtcdCluster:
         if not wait_until(leader_known):
             raise SystemExit("etcd: no leader")
         self.leader_pid = self.procs[self.client.index(self.leader)].pid
-
-    def pids(self):
-        return [p.pid for p in self.procs]
-
-    def stop(self):
-        for p in self.procs:
-            p.terminate()
-        for p in self.procs:
-            p.wait(20)
 
     def lua(self, op, tag):
         value = base64.b64encode(VALUE.encode()).decode()

@@ -71,11 +71,12 @@ class Client(threading.Thread):
                 # A timeout or a connection lost mid-request: the operation may or may not have happened.
                 break
             if status == 421:  # not the leader: follow the hint (a definite refusal, nothing was applied)
-                if j.get("http"):
-                    target = j["http"]
-                else:
-                    target = self.another()
-                    time.sleep(0.05)
+                target = j["http"]
+                continue
+            if (status == 503 and isinstance(j, dict) and j.get("error") == "no_leader") or status == 429:
+                # No leader known here, or overloaded: refused before anything was proposed. Try elsewhere.
+                target = self.another()
+                time.sleep(0.05)
                 continue
             if status == 200 and op["f"] == "read":
                 op["value"] = j.get("value")

@@ -10,7 +10,6 @@ Python standard library only."""
 import http.client
 import json
 import os
-import random
 import shutil
 import socket
 import subprocess
@@ -19,23 +18,11 @@ import tempfile
 import time
 import unittest
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from ports import free_port  # noqa: E402
+
 BUILD = None
 SERVER = None
-
-
-def free_port():
-    """A free loopback port below the ephemeral range (outgoing connections never take those)."""
-    low, _ = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
-    while True:
-        port = random.randint(10000, low - 1)
-        s = socket.socket()
-        try:
-            s.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            pass
-        finally:
-            s.close()
 
 
 def request(port, method, target, body=None, headers=None, timeout=10):
