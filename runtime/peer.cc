@@ -432,11 +432,12 @@ void RaftPeer::handle_ready() {
   }
   LogWrite w;
   if (!rd.entries.empty()) w.truncate_after = rd.entries.front().index - 1;
-  w.entries = rd.entries;
+  w.entries = std::move(rd.entries);  // lent to the write, not copied: advance() needs them back
   w.hard_state = rd.hard_state;
   if (!w.empty()) {
     if (Status s = log_->write(w); !s.is_ok()) return fail("durable log failed: " + s.to_string());
   }
+  rd.entries = std::move(w.entries);
   // Votes and acknowledgements assert what is now durable.
   transport_->send(rd.messages_after_persist);
   for (Entry& e : rd.committed) {

@@ -20,9 +20,9 @@ step() { printf '\n==== %s ====\n' "$*"; }
 step "sanitized build (ASan + UBSan)"
 cmake -S . -B build-asan -G Ninja -DRAFTKIT_SANITIZE=ON -DRAFTKIT_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j "$jobs" --target raftkit_unit_tests raftkit_lincheck_tests raftkit-sim \
-  raftkit_transport_tests raftkit_runtime_tests raftkit_kv_tests fuzz_http_handler
-step "sanitized tests: unit, checker, regression seeds, transport, runtime, key-value API, fuzz corpora"
-(cd build-asan && ctest -j "$jobs" --output-on-failure -R "unit|lincheck|regression|transport|runtime|kv:|fuzz:" |
+  raftkit_transport_tests raftkit_runtime_tests raftkit_kv_tests fuzz_http_handler fuzz_kv_commands kv_server
+step "sanitized tests: unit, checker, regression seeds, transport, runtime, key-value server and API, fuzz corpora"
+(cd build-asan && ctest -j "$jobs" --output-on-failure -R "unit|lincheck|regression|transport|runtime|kv:|kv_server:|fuzz:" |
   tee "$root/build-asan/ctest.out")
 
 step "release build"

@@ -19,16 +19,20 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
 
+// Declaration order matters: the I/O context is destroyed after the acceptor and before the counters and the
+// handler, and destroying it destroys every session still waiting on it (their destructors count themselves out).
+// Sessions and the acceptor's handlers hold a plain pointer to it, never ownership, so nothing keeps it alive in
+// a cycle with its own queued handlers.
 struct HttpServer::State {
   HttpServerOptions options;
   HttpHandler handler;
+  std::atomic<bool> accepting{true};
+  std::atomic<std::uint64_t> open{0}, accepted{0}, requests{0}, refused{0}, idle_closed{0}, timed_out{0},
+      oversized{0}, malformed{0}, handler_timeouts{0}, handler_errors{0};
   net::io_context ioc;
   tcp::acceptor acceptor{net::make_strand(ioc)};
   net::steady_timer accept_retry{acceptor.get_executor()};
   std::vector<std::thread> threads;
-  std::atomic<bool> accepting{true};
-  std::atomic<std::uint64_t> open{0}, accepted{0}, requests{0}, refused{0}, idle_closed{0}, timed_out{0},
-      oversized{0}, malformed{0}, handler_timeouts{0}, handler_errors{0};
 };
 
 namespace {
@@ -45,8 +49,8 @@ HttpResponse plain_error(http::status status, const std::string& error, unsigned
 // One connection. Everything runs on the connection's strand; answers from other threads are posted to it.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(std::shared_ptr<State> state, tcp::socket socket)
-      : state_(std::move(state)), stream_(std::move(socket)), read_timer_(stream_.get_executor()),
+  Session(State* state, tcp::socket socket)
+      : state_(state), stream_(std::move(socket)), read_timer_(stream_.get_executor()),
         handler_timer_(stream_.get_executor()) {
     ++state_->open;
   }
@@ -69,7 +73,7 @@ class Session : public std::enable_shared_from_this<Session> {
     arm_read_timer(state_->options.idle_timeout);
     stream_.socket().async_read_some(
         buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-          self->read_timer_.cancel();
+          self->end_read();
           if (ec) {
             if (self->timed_out_) ++self->state_->idle_closed;
             return self->close();
@@ -86,20 +90,28 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(state_->options.max_body_bytes);
     arm_read_timer(state_->options.read_timeout);
     http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      self->read_timer_.cancel();
+      self->end_read();
       self->on_request(ec);
     });
   }
 
+  // The deadline of the read under way. A read that completes bumps read_generation_ (end_read), so a deadline
+  // that expired just as the read finished, whose handler was already queued, cannot cut a later operation.
   void arm_read_timer(std::chrono::milliseconds limit) {
     timed_out_ = false;
+    const std::uint64_t generation = ++read_generation_;
     read_timer_.expires_after(limit);
-    read_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec) return;  // cancelled: the read finished first
+    read_timer_.async_wait([self = shared_from_this(), generation](beast::error_code ec) {
+      if (ec || generation != self->read_generation_) return;  // cancelled, or that read finished first
       self->timed_out_ = true;
       beast::error_code ignored;
       self->stream_.socket().cancel(ignored);  // the read completes with operation_aborted
     });
+  }
+
+  void end_read() {
+    ++read_generation_;
+    read_timer_.cancel();
   }
 
   void on_request(beast::error_code ec) {
@@ -206,7 +218,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     stream_.socket().async_read_some(net::buffer(scratch_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) {
-        self->read_timer_.cancel();
+        self->end_read();
         return self->close();
       }
       self->drain_and_close();
@@ -219,13 +231,14 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.socket().close(ignored);
   }
 
-  std::shared_ptr<State> state_;
+  State* state_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   net::steady_timer read_timer_;
   net::steady_timer handler_timer_;
   bool timed_out_ = false;
+  std::uint64_t read_generation_ = 0;
   std::uint64_t seq_ = 0;  // the request being answered; answers for older ones are dropped
   bool answered_ = true;
   unsigned version_ = 11;
@@ -235,7 +248,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::array<char, 4096> scratch_{};
 };
 
-void accept_next(const std::shared_ptr<State>& state) {
+void accept_next(State* state) {
   if (!state->accepting) return;
   state->acceptor.async_accept(net::make_strand(state->ioc), [state](beast::error_code ec, tcp::socket socket) {
     if (!state->accepting) return;
@@ -274,7 +287,7 @@ void run_io(State& state) {
 }  // namespace
 
 Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions options, HttpHandler handler) {
-  auto state = std::make_shared<State>();
+  auto state = std::make_unique<State>();
   state->options = std::move(options);
   state->handler = std::move(handler);
   beast::error_code ec;
@@ -289,10 +302,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions options,
   if (ec) return Status(ErrorCode::kIo, "cannot listen for HTTP on " + where + ": " + ec.message());
   unsigned threads = state->options.threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  accept_next(state);
+  accept_next(state.get());
   for (unsigned i = 0; i < threads; ++i) state->threads.emplace_back([s = state.get()] { run_io(*s); });
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(state)));
 }
+
+HttpServer::HttpServer(std::unique_ptr<State> state) : state_(std::move(state)) {}
 
 HttpServer::~HttpServer() { stop(); }
 

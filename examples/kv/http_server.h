@@ -78,14 +78,15 @@ class HttpServer {
   HttpServerStats stats() const;
   // Stops taking connections; open ones are still served.
   void stop_accepting();
-  // Stops everything and joins the I/O threads. Answers that arrive later are dropped.
+  // Stops everything and joins the I/O threads. Answers that arrive later are dropped — as long as this object
+  // lives: stop whatever may still answer (the peer) before destroying it.
   void stop();
 
   struct State;  // internal
 
  private:
-  explicit HttpServer(std::shared_ptr<State> state) : state_(std::move(state)) {}
-  std::shared_ptr<State> state_;
+  explicit HttpServer(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace raftkit::examples::kv
