@@ -1,6 +1,11 @@
 #include "adapters/rocksdb/rocksdb_log.h"
 
+#include <cstdarg>
+#include <cstdio>
+#include <memory>
+
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
@@ -24,6 +29,24 @@ Status from_rocksdb(const rocksdb::Status& s, const std::string& what) {
 
 }  // namespace
 
+namespace {
+
+// RocksDB's informational log goes to standard error (warnings and worse), not to a LOG file beside the data: on a
+// full disk, RocksDB's own error report to a LOG file whose last append failed trips an assertion in Debian's
+// build and aborts the process, where the contract asks for kNoSpace and a failed adapter.
+class StderrLogger : public rocksdb::Logger {
+ public:
+  StderrLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char line[1024];
+    std::vsnprintf(line, sizeof line, format, ap);
+    std::fprintf(stderr, "rocksdb: %s\n", line);
+  }
+};
+
+}  // namespace
+
 Result<std::unique_ptr<RocksDbLog>> RocksDbLog::open(const RocksDbLogOptions& options) {
   auto dir = LogDirectory::open(options, "rocksdb");
   if (!dir.is_ok()) return dir.status();
@@ -37,6 +60,11 @@ Result<std::unique_ptr<RocksDbLog>> RocksDbLog::open(const RocksDbLogOptions& op
   // anything intact lay behind it, so what RocksDB drops here was never acknowledged.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   db_options.max_background_jobs = 2;
+  // A failed write fails this adapter until it is reopened (the contract's kFailed). RocksDB must not try to
+  // resume by itself behind it: its automatic recovery from a full disk syncs a WAL writer that already failed,
+  // which Debian's build (assertions on) aborts the process for.
+  db_options.max_bgerror_resume_count = 0;
+  db_options.info_log = std::make_shared<StderrLogger>();
   if (Status s = check_rocksdb_wal(log->directory_->path() + "/rocksdb"); !s.is_ok()) return s;
   rocksdb::DB* db = nullptr;
   if (Status s = from_rocksdb(rocksdb::DB::Open(db_options, log->directory_->path() + "/rocksdb", &db), "open rocksdb");

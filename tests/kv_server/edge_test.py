@@ -416,6 +416,11 @@ class CommandLineTests(unittest.TestCase):
 
 class DiskFailureTests(unittest.TestCase):
     def test_a_node_whose_disk_fills_stops_says_why_and_exits(self):
+        for engine in ("rocksdb", "lmdb", "sqlite"):
+            with self.subTest(engine=engine):
+                self.disk_fills(engine)
+
+    def disk_fills(self, engine):
         if os.geteuid() != 0 or shutil.which("unshare") is None:
             self.skipTest("needs root and unshare, to give the server a small private tmpfs")
         probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
@@ -429,7 +434,7 @@ class DiskFailureTests(unittest.TestCase):
         spec = "1=solo@127.0.0.1:%d/127.0.0.1:%d" % (free_port(), port)
         script = 'mount -t tmpfs -o size=6m none "$0" && exec "$@"'
         server = Server(work, "solo", ["--members", spec, "--data", os.path.join(disk, "solo"), "--exit-grace-ms", "3000",
-                                      "--engine", "sqlite"])
+                                      "--engine", engine])
         server.start(prefix=["unshare", "--mount", "--propagation", "private", "sh", "-c", script, disk])
         try:
             self.assertTrue(wait_until(lambda: jrequest(port, "GET", "/health")[0] == 200))
@@ -441,6 +446,8 @@ class DiskFailureTests(unittest.TestCase):
                     failed = (status, j)
                     break
             self.assertIsNotNone(failed, "the 6 MB disk never filled")
+            self.assertIsNone(server.proc.poll(), "%s: the server died instead of stopping: %s" %
+                              (engine, open(server.log.name).read()[-2000:]))
             self.assertEqual(failed[0], 503, failed)
             status, _, j = jrequest(port, "GET", "/status")
             self.assertEqual(status, 200)
