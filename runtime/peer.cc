@@ -240,11 +240,15 @@ Status RaftPeer::boot() {
 }
 
 void RaftPeer::post(std::function<void()> work) {
-  // A stopped peer's Raft thread takes nothing more: the work is dropped here (a request in it is answered
-  // kUnavailable as it goes), so messages still arriving cannot grow the queue.
-  if (stopping_) return;
+  // A stopped peer's Raft thread takes nothing more: the work is dropped (a request in it is answered kUnavailable
+  // as it goes), so messages still arriving cannot grow the queue. Checked under the lock the final drain takes
+  // (fail_everything), so nothing slips in after it; dropped outside the lock, as answering runs callers' code.
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
+    if (stopping_) {
+      lock.unlock();
+      return;
+    }
     inbox_.push_back(std::move(work));
   }
   cv_.notify_one();
@@ -268,7 +272,13 @@ void RaftPeer::write(std::string command, std::uint64_t client_id, std::uint64_t
       answer->answer(p.status.code() == ErrorCode::kNotLeader ? not_leader_status() : p.status);
       return;
     }
-    pending_writes_.emplace(p.index, std::make_pair(p.term, std::move(*answer)));
+    // An older proposal of this peer's may still wait at this index (proposed in an earlier term, its entry
+    // since overwritten): it never committed.
+    auto [it, inserted] = pending_writes_.try_emplace(p.index, p.term, std::move(*answer));
+    if (!inserted) {
+      it->second.second.answer(Status(ErrorCode::kDropped, "lost in a leadership change; safe to retry"));
+      it->second = std::make_pair(p.term, std::move(*answer));
+    }
   });
 }
 
@@ -301,9 +311,14 @@ void RaftPeer::queue_local_read(std::string query, PendingAnswer answer) {
   item.promise = std::move(answer);
   {
     std::lock_guard<std::mutex> lock(apply_mu_);
-    apply_queue_.push_back(std::move(item));
+    // Once stopping, stop() drains the queue under this lock: a read queued after would never be answered.
+    if (!stopping_) {
+      apply_queue_.push_back(std::move(item));
+      item.promise.reset();
+    }
   }
   apply_cv_.notify_one();
+  // A refused read's answer (kUnavailable) goes out here, outside the lock, as `item` goes.
 }
 
 std::optional<std::string> RaftPeer::leader() const {
@@ -531,6 +546,7 @@ void RaftPeer::apply_loop() {
         case ApplyItem::Kind::kEntry: apply_entry(item); break;
         case ApplyItem::Kind::kRestore: {
           if (Status s = restore_state(*item.snapshot); !s.is_ok()) {
+            machine_failed_ = true;  // the state is half restored: nothing more may be applied to it
             fail("restoring the leader's snapshot failed: " + s.to_string());
             break;
           }

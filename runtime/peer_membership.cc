@@ -81,12 +81,17 @@ JoinReply RaftPeer::answer_join(const JoinRequest& request) {
   auto reply = std::make_shared<std::promise<JoinReply>>();
   auto future = reply->get_future();
   post([this, request, reply] { start_join(request, reply); });
+  JoinReply r;
   if (future.wait_for(std::chrono::seconds(15)) != std::future_status::ready) {
-    JoinReply r;
     r.error = "the change did not commit in time; retry";
     return r;
   }
-  return future.get();
+  try {
+    return future.get();
+  } catch (const std::future_error&) {  // the work was dropped: this peer stopped
+    r.error = "peer stopped";
+    return r;
+  }
 }
 
 void RaftPeer::start_join(const JoinRequest& request, const std::shared_ptr<std::promise<JoinReply>>& reply) {
@@ -210,7 +215,11 @@ std::future<Result<std::string>> RaftPeer::leave() {
   JoinRequest request{options_.cluster, options_.name, options_.host, options_.port, options_.info, true};
   // The leader stops replicating to a removed peer, so this peer may never see the entry that removes it: the
   // leader's answer is how it learns.
-  return std::async(std::launch::async, [candidates, request, member = member_, left = left_]() -> Result<std::string> {
+  // A detached thread and a promise, not std::async: an async future blocks whoever drops it until the helper
+  // ends, which can take minutes. The helper holds nothing of this peer but shared flags.
+  auto promise = std::make_shared<std::promise<Result<std::string>>>();
+  std::future<Result<std::string>> future = promise->get_future();
+  auto ask = [candidates, request, member = member_, left = left_]() -> Result<std::string> {
     Status last(ErrorCode::kUnavailable, "no member to ask");
     for (int round = 0; round < 20; ++round) {
       for (const MemberRecord& m : candidates) {
@@ -236,7 +245,15 @@ std::future<Result<std::string>> RaftPeer::leave() {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     return last;
-  });
+  };
+  std::thread([promise, ask = std::move(ask)] {
+    try {
+      promise->set_value(ask());
+    } catch (const std::exception& e) {
+      promise->set_value(Status(ErrorCode::kUnavailable, std::string("leaving failed: ") + e.what()));
+    }
+  }).detach();
+  return future;
 }
 
 std::vector<MemberInfo> RaftPeer::members() const {

@@ -27,6 +27,7 @@ struct HttpServer::State {
   HttpServerOptions options;
   HttpHandler handler;
   std::atomic<bool> accepting{true};
+  std::atomic<std::int64_t> in_flight{0};  // requests handed to the handler whose answers are not yet written
   std::atomic<std::uint64_t> open{0}, accepted{0}, requests{0}, refused{0}, idle_closed{0}, timed_out{0},
       oversized{0}, malformed{0}, handler_timeouts{0}, handler_errors{0};
   net::io_context ioc;
@@ -54,7 +55,21 @@ class Session : public std::enable_shared_from_this<Session> {
         handler_timer_(stream_.get_executor()) {
     ++state_->open;
   }
-  ~Session() { --state_->open; }
+  ~Session() {
+    settle();
+    --state_->open;
+  }
+
+  // Starts serving on the session's own strand (the acceptor's handler runs on another).
+  void launch(bool over_limit) {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this(), over_limit] {
+      if (over_limit) {
+        self->refuse();
+      } else {
+        self->start();
+      }
+    });
+  }
 
   void start() { wait_for_request(); }
 
@@ -107,6 +122,14 @@ class Session : public std::enable_shared_from_this<Session> {
       beast::error_code ignored;
       self->stream_.socket().cancel(ignored);  // the read completes with operation_aborted
     });
+  }
+
+  // A request handed to the handler is settled once its answer is written (or the connection is gone).
+  void settle() {
+    if (owes_answer_) {
+      owes_answer_ = false;
+      --state_->in_flight;
+    }
   }
 
   void end_read() {
@@ -164,8 +187,14 @@ class Session : public std::enable_shared_from_this<Session> {
     });
     answered_ = false;
     auto executor = stream_.get_executor();
-    HttpRespond respond = [self = shared_from_this(), seq, executor](HttpResponse res) {
-      net::post(executor, [self, seq, res = std::move(res)]() mutable { self->answer(seq, std::move(res)); });
+    // The answer's path back holds the session weakly: a client that gave up (answered 503 at handler_timeout,
+    // then gone) is not kept open, or counted, while whatever it asked still waits in the cluster.
+    owes_answer_ = true;
+    ++state_->in_flight;
+    HttpRespond respond = [weak = weak_from_this(), seq, executor](HttpResponse res) {
+      net::post(executor, [weak, seq, res = std::move(res)]() mutable {
+        if (auto self = weak.lock()) self->answer(seq, std::move(res));
+      });
     };
     try {
       state_->handler(std::move(req), std::move(respond));
@@ -203,6 +232,7 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_after(state_->options.write_timeout);
     http::async_write(stream_, *shared, [self = shared_from_this(), shared](beast::error_code ec, std::size_t) {
       self->stream_.expires_never();
+      self->settle();
       if (!ec && self->linger_) return self->drain_and_close();
       if (ec || !shared->keep_alive()) return self->close();
       self->wait_for_request();
@@ -245,6 +275,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = false;
   bool linger_ = false;
   bool drain_started_ = false;
+  bool owes_answer_ = false;  // a request was handed to the handler and its answer is not written yet
   std::array<char, 4096> scratch_{};
 };
 
@@ -262,11 +293,7 @@ void accept_next(State* state) {
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     auto session = std::make_shared<Session>(state, std::move(socket));
-    if (state->open > state->options.max_connections) {
-      session->refuse();
-    } else {
-      session->start();
-    }
+    session->launch(state->open > state->options.max_connections);
     accept_next(state);
   });
 }
@@ -337,6 +364,11 @@ void HttpServer::stop_accepting() {
 void HttpServer::stop() {
   if (state_->threads.empty()) return;
   stop_accepting();
+  // Answers already owed (the peer answers everything pending when it stops) go out before the threads stop.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (state_->in_flight > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   state_->ioc.stop();
   for (std::thread& t : state_->threads) t.join();
   state_->threads.clear();

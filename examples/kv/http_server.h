@@ -78,8 +78,9 @@ class HttpServer {
   HttpServerStats stats() const;
   // Stops taking connections; open ones are still served.
   void stop_accepting();
-  // Stops everything and joins the I/O threads. Answers that arrive later are dropped — as long as this object
-  // lives: stop whatever may still answer (the peer) before destroying it.
+  // Stops taking connections, lets answers already owed be written (up to 2 s), then stops the I/O threads and
+  // joins them. Answers that arrive later are dropped — as long as this object lives: stop whatever may still
+  // answer (the peer) before destroying it.
   void stop();
 
   struct State;  // internal

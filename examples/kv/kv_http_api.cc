@@ -162,7 +162,7 @@ void KvHttpApi::handle(HttpRequest&& req, HttpRespond respond) {
   const Origin o{req.version(), std::string(req.target())};
   std::string_view target(req.target().data(), req.target().size());
   const std::string_view path = target.substr(0, target.find('?'));
-  const auto get = req.method() == http::verb::get || req.method() == http::verb::head;
+  const auto get = req.method() == http::verb::get;
   if (path.rfind("/kv/", 0) == 0 || path.rfind("/cas/", 0) == 0) return handle_kv(req, path, std::move(respond));
   if (path == "/status") return get ? status(req, std::move(respond)) : respond(not_allowed(o, "GET"));
   if (path == "/health") return get ? health(req, std::move(respond)) : respond(not_allowed(o, "GET"));
@@ -316,14 +316,15 @@ void KvHttpApi::handle_members(const HttpRequest& req, HttpRespond respond) {
   const Origin o{req.version(), std::string(req.target())};
   const std::string_view target(req.target().data(), req.target().size());
   const std::string_view path = target.substr(0, target.find('?'));
-  // A membership change's future, waited for on the administrative thread.
-  auto wait_for = [this, o, respond](std::future<raftkit::Result<std::string>> f, json ok) mutable {
-    auto shared = std::make_shared<std::future<raftkit::Result<std::string>>>(std::move(f));
-    const bool queued = admin([this, o, respond, shared, ok] {
-      if (shared->wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+  // A membership change, started and waited for on the administrative thread: one at a time, and no I/O thread
+  // ever holds (or drops) its future.
+  auto change = [this, o, respond](std::function<std::future<raftkit::Result<std::string>>()> start, json ok) {
+    const bool queued = admin([this, o, respond, start = std::move(start), ok] {
+      std::future<raftkit::Result<std::string>> f = start();
+      if (f.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
         return respond(retry_later(error(o, http::status::service_unavailable, "timed out (outcome unknown)")));
       }
-      raftkit::Result<std::string> r = shared->get();
+      raftkit::Result<std::string> r = f.get();
       if (!r.is_ok()) return respond(failure(o, r.status()));
       json body = ok;
       if (!r.value().empty()) body["configuration"] = r.value();
@@ -333,10 +334,10 @@ void KvHttpApi::handle_members(const HttpRequest& req, HttpRespond respond) {
   };
   if (path == "/leave") {
     if (req.method() != http::verb::post) return respond(not_allowed(o, "POST"));
-    return wait_for(peer_.leave(), json{{"ok", true}, {"left", name_}});
+    return change([this] { return peer_.leave(); }, json{{"ok", true}, {"left", name_}});
   }
   if (path == "/members") {
-    if (req.method() == http::verb::get || req.method() == http::verb::head) {
+    if (req.method() == http::verb::get) {
       json list = json::array();
       for (const MemberInfo& m : peer_.members()) {
         list.push_back({{"name", m.address.name},
@@ -360,14 +361,15 @@ void KvHttpApi::handle_members(const HttpRequest& req, HttpRespond respond) {
     if (name.empty() || name.size() > 255 || !raft || (!http_address.empty() && !parse_host_port(http_address))) {
       return respond(error(o, http::status::bad_request, expected));
     }
-    return wait_for(peer_.add_peer(PeerAddress{0, name, raft->first, raft->second}, http_address), json{{"ok", true}});
+    PeerAddress address{0, name, raft->first, raft->second};
+    return change([this, address, http_address] { return peer_.add_peer(address, http_address); }, json{{"ok", true}});
   }
   // /members/NAME
   if (req.method() != http::verb::delete_) return respond(not_allowed(o, "DELETE"));
   std::string why;
   std::optional<std::string> name = decode_key(path.substr(9), 255, why);
   if (!name) return respond(error(o, http::status::bad_request, why));
-  wait_for(peer_.remove_peer(*name), json{{"ok", true}});
+  change([this, name = *name] { return peer_.remove_peer(name); }, json{{"ok", true}});
 }
 
 bool KvHttpApi::admin(std::function<void()> wait) {

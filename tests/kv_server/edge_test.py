@@ -274,6 +274,7 @@ class ClusterTests(unittest.TestCase):
         status, headers, _ = jrequest(self.lport, "PATCH", "/kv/x")
         self.assertEqual((status, headers.get("Allow")), (405, "GET, PUT, DELETE"))
         self.assertEqual(jrequest(self.lport, "POST", "/status")[0], 405)
+        self.assertEqual(request(self.lport, "HEAD", "/status")[0], 405)  # no body-less answers to mis-frame
         self.assertEqual(jrequest(self.lport, "GET", "/nope")[0], 404)
 
     def test_pipelined_requests_are_answered_in_order(self):
