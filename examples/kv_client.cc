@@ -116,7 +116,11 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));  // another change is committing: retry
       continue;
     }
-    if (a.status != 421) break;
+    if (a.status == 503 && a.body.find("no_leader") != std::string::npos) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // an election is under way: ask again
+      continue;
+    }
+    if (a.status != 421 && a.status != 307) break;  // a follower names the leader (307: --follower-redirect 307)
     json j = json::parse(a.body, nullptr, false);
     if (j.is_discarded() || !j["http"].is_string()) break;  // no leader known yet
     server = j["http"].get<std::string>();

@@ -136,6 +136,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"readindex", "lease"}));
   app.add_option("--max-pending-requests", o.max_pending_requests, "requests the peer holds before answering 429")
       ->check(CLI::Range(1, 10000000))->capture_default_str();
+  std::string follower_redirect = "421";
+  app.add_option("--follower-redirect", follower_redirect,
+                 "how a follower sends clients to the leader: 421, or 307 (followed by curl -L)")
+      ->check(CLI::IsMember({"421", "307"}))->capture_default_str();
   app.add_option("--http-threads", web.threads, "HTTP I/O threads (0: one per core)")->check(CLI::Range(0, 256));
   app.add_option("--max-connections", web.max_connections, "open HTTP connections; beyond it 503")
       ->check(CLI::Range(1, 1000000))->capture_default_str();
@@ -196,6 +200,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
 
+  api_options.redirect_307 = follower_redirect == "307";
   web.host = host_port("--http", http_address).first;
   web.port = host_port("--http", http_address).second;
   web.max_connections = connections_within_descriptor_limit(web.max_connections);

@@ -245,8 +245,8 @@ HttpResponse KvHttpApi::failure(const Origin& o, const Status& s) const {
     if (!leader || address.empty()) {
       return retry_later(reply(o, http::status::service_unavailable, json{{"error", "no_leader"}, {"leader", nullptr}}));
     }
-    HttpResponse res =
-        reply(o, http::status::misdirected_request, json{{"error", "not_leader"}, {"leader", *leader}, {"http", address}});
+    const http::status redirect = options_.redirect_307 ? http::status::temporary_redirect : http::status::misdirected_request;
+    HttpResponse res = reply(o, redirect, json{{"error", "not_leader"}, {"leader", *leader}, {"http", address}});
     res.set(http::field::location, "http://" + address + o.target);
     return res;
   }

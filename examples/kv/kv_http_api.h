@@ -34,6 +34,9 @@ struct Origin {
 struct KvHttpApiOptions {
   std::size_t max_key_bytes = 4096;
   std::size_t max_admin_queue = 8;  // membership requests waiting; beyond it, 429
+  // How a follower sends a client to the leader: 421 Misdirected Request (the default), or 307 Temporary Redirect,
+  // which HTTP clients that follow redirects (curl -L) follow with the same method and body. Both carry Location.
+  bool redirect_307 = false;
 };
 
 // Percent-decodes a key taken from a request path. Nullopt, with `error` set, for a bad escape, an empty key, a

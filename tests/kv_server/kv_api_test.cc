@@ -144,6 +144,15 @@ TEST_CASE("kv http api: routes, validation and the status of each refusal", "[kv
   CHECK(redirect.location == "http://127.0.0.1:8002/kv/a?x=1");
   CHECK(redirect.body["leader"] == "p2");
 
+  {
+    KvHttpApiOptions with_307;
+    with_307.redirect_307 = true;
+    KvHttpApi redirecting(peer, "p1", {}, with_307);
+    Answer moved = call(redirecting, http::verb::put, "/kv/a", R"({"value":"1"})");
+    CHECK(moved.status == http::status::temporary_redirect);
+    CHECK(moved.location == "http://127.0.0.1:8002/kv/a");
+  }
+
   peer.role = testing::FakePeer::Role::kNoLeader;
   Answer none = call(api, http::verb::put, "/kv/a", R"({"value":"1"})");
   CHECK(none.status == http::status::service_unavailable);
