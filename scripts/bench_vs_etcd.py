@@ -104,13 +104,7 @@ class KvCluster(Processes):
 
     def lua(self, op, tag):
         if op == "put":
-            return """
-local counter = 0
-errors = 0  -- global: done() reads it from each thread
-local thread_id = 0
-local threads = {}
-function setup(thread) thread:set("id", #threads + 1); table.insert(threads, thread) end
-function init(args) thread_id = id end
+            return PUT_PROLOGUE + """
 function request()
   counter = counter + 1
   return wrk.format("PUT", "/kv/%s-" .. thread_id .. "-" .. counter, {["Content-Type"]="application/json"},
@@ -176,13 +170,7 @@ class EtcdCluster(Processes):
     def lua(self, op, tag):
         value = base64.b64encode(VALUE.encode()).decode()
         if op == "put":
-            return """
-local counter = 0
-errors = 0  -- global: done() reads it from each thread
-local thread_id = 0
-local threads = {}
-function setup(thread) thread:set("id", #threads + 1); table.insert(threads, thread) end
-function init(args) thread_id = id end
+            return PUT_PROLOGUE + """
 local function b64(s)
   local chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
   return ((s:gsub('.', function(x)
@@ -231,6 +219,16 @@ end
                 bad += 1
         return bad
 
+
+# Shared by the PUT scripts: a per-thread request counter and thread id, so every key written is new.
+PUT_PROLOGUE = """
+local counter = 0
+errors = 0  -- global: done() reads it from each thread
+local thread_id = 0
+local threads = {}
+function setup(thread) thread:set("id", #threads + 1); table.insert(threads, thread) end
+function init(args) thread_id = id end
+"""
 
 # Shared by every script: one JSON line with the totals, errors summed over threads.
 DONE = """
