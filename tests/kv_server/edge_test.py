@@ -385,24 +385,27 @@ class LimitTests(unittest.TestCase):
         shutil.rmtree(self.work, ignore_errors=True)
 
     def test_connection_limit_read_and_idle_timeouts(self):
-        held = [socket.create_connection(("127.0.0.1", self.port), timeout=5) for _ in range(20)]
+        # Twice the limit, each holding an unfinished request: at most 20 are taken (answered 408 once the read
+        # timeout passes), the rest are refused at once with 503 and Retry-After. (Fewer than 20 may be taken:
+        # the setUp's connections may still be closing.)
+        held = [socket.create_connection(("127.0.0.1", self.port), timeout=10) for _ in range(40)]
         for s in held:
             s.sendall(b"GET /status HTTP/1.1\r\n")  # never finished
-        time.sleep(0.1)
-        reply = raw(self.port, b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
-        self.assertEqual(status_line(reply), 503, reply)
-        self.assertIn(b"Retry-After: 1", reply)
-        # After the read timeout each held connection is answered 408 and closed; then others are served again.
+        answers = []
         for s in held:
-            s.settimeout(5)
             data = b""
             while True:
                 chunk = s.recv(4096)
                 if not chunk:
                     break
                 data += chunk
-            self.assertEqual(status_line(data), 408, data)
+            answers.append(status_line(data))
+            if status_line(data) == 503:
+                self.assertIn(b"Retry-After: 1", data)
             s.close()
+        self.assertEqual(set(answers), {408, 503}, answers)
+        self.assertLessEqual(answers.count(408), 20)
+        self.assertGreaterEqual(answers.count(503), 20)
         self.assertTrue(wait_until(lambda: jrequest(self.port, "GET", "/status")[0] == 200, timeout=5))
         # An idle keep-alive connection is closed after the idle timeout.
         s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
@@ -411,8 +414,8 @@ class LimitTests(unittest.TestCase):
         self.assertLess(time.time() - started, 3)
         s.close()
         status, _, j = jrequest(self.port, "GET", "/status")
-        self.assertGreaterEqual(j["http_server"]["refused_connections"], 1)
-        self.assertGreaterEqual(j["http_server"]["timed_out_reads"], 20)
+        self.assertGreaterEqual(j["http_server"]["refused_connections"], answers.count(503))
+        self.assertEqual(j["http_server"]["timed_out_reads"], answers.count(408))
 
 
 class CommandLineTests(unittest.TestCase):
