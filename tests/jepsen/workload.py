@@ -73,8 +73,9 @@ class Client(threading.Thread):
             if status == 421:  # not the leader: follow the hint (a definite refusal, nothing was applied)
                 target = j["http"]
                 continue
-            if (status == 503 and isinstance(j, dict) and j.get("error") == "no_leader") or status == 429:
-                # No leader known here, or overloaded: refused before anything was proposed. Try elsewhere.
+            if (status == 503 and isinstance(j, dict) and j.get("error") in ("no_leader", "starting")) or status == 429:
+                # No leader known here, the server still starting, or overloaded: refused before anything was
+                # proposed. Try elsewhere.
                 target = self.another()
                 time.sleep(0.05)
                 continue
