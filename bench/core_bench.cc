@@ -1,5 +1,5 @@
 // The consensus core alone: a 3-node cluster driven in memory, no storage and no network, counting the messages the
-// cores step through per second. Goal (issue 3): at least 1M messages per second on one core.
+// cores step through per second. Goal: at least 1M messages per second on one core.
 #include <benchmark/benchmark.h>
 
 #include <memory>

@@ -17,12 +17,12 @@ out = ["# A 3-node cluster end to end: measured", "",
        "| engine | clients | value | writes/s | p50 | p99 | peak RSS so far (process) |", "|---|---|---|---|---|---|---|"]
 for e, c, s, w, p50, p99, rss in rows:
     out.append(f"| {e} | {c} | {s} B | {w:,.0f} | {p50:,.0f} us | {p99:,.0f} us | {rss:,.0f} MB |")
-out += ["", "Goals (issue 6) and where this stands: RocksDB with 16 clients, 128 B: 20,000 writes/s; with 64: 50,000; one",
+out += ["", "Goals and where this stands: RocksDB with 16 clients, 128 B: 20,000 writes/s; with 64: 50,000; one",
         "client: p50 at most 600 us; in-memory engine, 16 clients: 70,000 writes/s. Every configuration here falls",
         "short of these goals; the gaps are the next work on the runtime. Known costs: every peer's raft thread",
         "persists, sends and steps on one thread; three peers share two cores in this benchmark; each write is a",
         "separate future and proposal (no client-side batching); the in-memory engine's log and the core's in-memory",
-        "log grow without bound until snapshots and compaction land (issue 7), which is what the peak RSS column shows",
+        "log grow without bound without snapshots and compaction, which is what the peak RSS column shows",
         "with 4 KiB values (the column is the process's high-water mark, so it never falls from row to row; per-peer",
         "memory under overload is bounded by max_pending_requests plus that log). TCP_NODELAY on the peer connections took 16-client p99 from ~42 ms (Nagle plus delayed ACK)",
         "to ~2 ms.", ""]
