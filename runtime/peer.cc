@@ -384,6 +384,7 @@ void RaftPeer::fail(const std::string& what) {
 PeerStatus RaftPeer::status() const {
   PeerStatus s{term_.load(),        commit_.load(),   applied_.load(), snapshot_index_.load(),
                first_index_.load(), installs_.load(), member_->load()};
+  if (transport_) s.transport = transport_->stats();
   if (stopping_) {
     s.stopped = true;
     std::lock_guard<std::mutex> lock(stop_mu_);

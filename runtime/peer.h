@@ -148,6 +148,9 @@ struct PeerStatus {
   // itself: a process that embeds it should exit so its supervisor starts it again.
   bool stopped = false;
   std::string stop_reason;
+  // The peer port: connections open, refused (by the hello, or unread beyond the connection limits), timed out,
+  // malformed frames, messages sent and received, messages dropped for a full queue.
+  TransportStats transport;
 };
 
 class Peer {

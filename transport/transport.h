@@ -10,8 +10,14 @@
 // does not fit is dropped and counted — Raft retransmits, and a slow or dead peer cannot grow our memory. Lost
 // connections are re-established with exponential backoff.
 //
-// Threads: one acceptor, one reader per inbound connection, one writer per peer. The receiver callback runs on a
-// reader thread; it must be thread-safe and should be quick (hand the message to the runtime's queue).
+// Inbound connections are bounded (see the limits below and transport/inbound.h): in total and per source
+// address, in the time a connection may take to say hello and may stay silent, in frame size (checked before a
+// frame is buffered), and to one connection per peer. Every refusal is counted (TransportStats) and logged at
+// most once per source per minute. A writer with nothing to send keeps its connection alive with an empty batch.
+//
+// Threads: one I/O thread serving every inbound connection, one thread answering join requests, and one writer
+// per peer (peers admitted through admit_unknown included, at most max_admitted_unknown of them). The receiver
+// callback runs on the I/O thread; it must be thread-safe and quick (hand the message to the runtime's queue).
 #pragma once
 
 #include <chrono>
@@ -61,11 +67,20 @@ struct TransportOptions {
   std::vector<PeerAddress> peers;
   std::size_t max_frame_bytes = 64ull << 20;  // larger frames are refused and the connection closed
   std::size_t max_queue_bytes = 64ull << 20;  // per peer; beyond it new messages are dropped
+  std::size_t max_connections = 256;            // inbound connections open at once; beyond: closed unread
+  std::size_t max_connections_per_source = 32;  // the same, from one source address
+  std::size_t max_pending_joins = 4;            // join requests waiting for an answer; beyond: refused as busy
+  std::size_t max_admitted_unknown = 4;         // peers admitted by admit_unknown until the next set_peers
+  std::chrono::milliseconds handshake_timeout{5000};  // from accepting a connection to its hello
+  std::chrono::milliseconds idle_timeout{30000};      // an inbound connection silent this long is closed
+  // Where refusals and cut connections are reported, one line each (rate-limited per source). Unset: stderr.
+  std::function<void(const std::string&)> log;
   std::chrono::milliseconds reconnect_min{20};
   std::chrono::milliseconds reconnect_max{1000};
-  // Answers join requests (on a reader thread; may block while the change commits). Unset: they are refused.
+  // Answers join requests (on the join thread, one at a time; may block while the change commits). Unset: they
+  // are refused.
   std::function<JoinReply(const JoinRequest&)> on_join;
-  // Asked (on a reader thread) about a hello from a peer not in the list, with the address it listens on: true
+  // Asked (on the I/O thread; must be quick) about a hello from a peer not in the list, with the address it listens on: true
   // admits it — it joins the list until the next set_peers, so it can be answered. A peer that missed a membership
   // change needs this to hear from a member added meanwhile (possibly the leader). Unset: unknown peers are refused.
   std::function<bool(const PeerAddress&)> admit_unknown;
@@ -76,7 +91,13 @@ struct TransportStats {
   std::uint64_t frames_sent = 0;
   std::uint64_t messages_received = 0;
   std::uint64_t dropped_queue_full = 0;
+  std::uint64_t connections_open = 0;      // inbound, now
   std::uint64_t connections_refused = 0;  // inbound hellos we refused
+  std::uint64_t connections_over_limit = 0;  // inbound connections closed unread (max_connections*)
+  std::uint64_t handshake_timeouts = 0;
+  std::uint64_t idle_timeouts = 0;
+  std::uint64_t connections_replaced = 0;  // by a newer connection from the same peer
+  std::uint64_t joins_refused_busy = 0;
   std::uint64_t refusals_received = 0;    // our hellos a peer refused
   std::uint64_t malformed_frames = 0;
   std::uint64_t reconnects = 0;

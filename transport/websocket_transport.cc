@@ -1,6 +1,8 @@
-// The WebSocket implementation of Transport, with synchronous Beast calls on a few threads: one acceptor, one
-// reader per inbound connection, one writer per peer. A handful of peers make a thread each affordable, and
-// blocking code is easy to get right; stop() unblocks every call by shutting its socket down.
+// The WebSocket implementation of Transport. Inbound connections are served asynchronously by an
+// InboundListener (transport/inbound.h), which anyone on the network can reach and which therefore holds nothing
+// without a bound. Outbound, each peer has a writer thread making synchronous Beast calls: their number is the
+// number of peers, which this node chooses, and blocking code is easy to get right; stop() unblocks a writer by
+// shutting its socket down.
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -17,6 +19,7 @@
 #include <mutex>
 #include <thread>
 
+#include "transport/inbound.h"
 #include "transport/transport.h"
 #include "transport/wire.h"
 
@@ -38,7 +41,7 @@ std::size_t message_bytes(const Message& m) {
 class WebSocketTransport final : public Transport {
  public:
   WebSocketTransport(TransportOptions options, Receiver receiver)
-      : options_(std::move(options)), receiver_(std::move(receiver)), acceptor_(ioc_) {}
+      : options_(std::move(options)), receiver_(std::move(receiver)) {}
   ~WebSocketTransport() override { stop(); }
 
   Status listen();
@@ -60,31 +63,26 @@ class WebSocketTransport final : public Transport {
     std::thread writer;
   };
 
-  void accept_loop();
-  void serve(tcp::socket socket);
+  std::string on_hello(const wire::Hello& hello, const std::string& source);
   void write_loop(Outbound& peer);
   bool connect(Outbound& peer, std::unique_ptr<Socket>& ws);
   std::optional<PeerAddress> peer(NodeId id) const;
   void start_outbound(const PeerAddress& p);  // peers_mu_ held
-  void answer_join(Socket& ws, std::string_view payload);
+  std::string answer_join(std::string_view payload);
   // A hello from a peer not in the list: asks options_.admit_unknown, and adds the peer if it says yes.
-  bool admit(const wire::Hello& hello, const tcp::socket& socket);
-  void track(int fd, bool add);
+  bool admit(const wire::Hello& hello, const std::string& source);
+  void log(const std::string& line) const;
 
   TransportOptions options_;
   Receiver receiver_;
-  net::io_context ioc_;
-  tcp::acceptor acceptor_;
+  net::io_context ioc_;  // for the writers' synchronous sockets; never run
   std::uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
-  std::thread acceptor_thread_;
+  std::unique_ptr<transport_internal::InboundListener> inbound_;
   mutable std::mutex peers_mu_;  // options_.peers and outbound_ change with the membership
   std::map<NodeId, std::unique_ptr<Outbound>> outbound_;
   std::vector<std::unique_ptr<Outbound>> retired_;  // removed peers' writers, joined at stop()
-
-  std::mutex readers_mu_;
-  std::vector<std::thread> readers_;
-  std::vector<int> inbound_fds_;
+  std::size_t admitted_unknown_ = 0;  // since the last set_peers
 
   mutable std::mutex stats_mu_;
   TransportStats stats_;
@@ -133,21 +131,32 @@ void WebSocketTransport::set_peers(std::vector<PeerAddress> peers) {
     if (p.id != options_.self && !outbound_.count(p.id)) start_outbound(p);
   }
   options_.peers = std::move(peers);
+  admitted_unknown_ = 0;
 }
 
 Status WebSocketTransport::listen() {
-  beast::error_code ec;
-  const auto address = net::ip::make_address(options_.listen_host, ec);
-  if (ec) return Status(ErrorCode::kInvalidArgument, "listen address " + options_.listen_host + ": " + ec.message());
-  const tcp::endpoint endpoint(address, options_.listen_port);
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
-  if (!ec) acceptor_.non_blocking(true, ec);  // polled, so stop() never has to interrupt a blocked accept
-  if (ec) return Status(ErrorCode::kIo, "listen on " + options_.listen_host + ":" + std::to_string(options_.listen_port) + ": " + ec.message());
-  port_ = acceptor_.local_endpoint().port();
-  acceptor_thread_ = std::thread([this] { accept_loop(); });
+  transport_internal::InboundLimits limits;
+  limits.max_connections = options_.max_connections;
+  limits.max_per_source = options_.max_connections_per_source;
+  limits.max_pending_joins = options_.max_pending_joins;
+  limits.max_frame_bytes = options_.max_frame_bytes;
+  limits.handshake_timeout = options_.handshake_timeout;
+  limits.idle_timeout = options_.idle_timeout;
+  transport_internal::InboundHandlers handlers;
+  handlers.on_hello = [this](const wire::Hello& hello, const std::string& source) { return on_hello(hello, source); };
+  handlers.is_peer = [this](NodeId id) { return peer(id).has_value(); };
+  handlers.on_message = [this](Message m) {
+    if (m.to != options_.self) return false;
+    receiver_(std::move(m));
+    return true;
+  };
+  handlers.answer_join = [this](std::string_view payload) { return answer_join(payload); };
+  handlers.log = [this](const std::string& line) { log(line); };
+  auto listener = transport_internal::InboundListener::start(options_.listen_host, options_.listen_port, limits,
+                                                             std::move(handlers));
+  if (!listener.is_ok()) return listener.status();
+  inbound_ = std::move(listener).value();
+  port_ = inbound_->port();
   std::lock_guard<std::mutex> lock(peers_mu_);
   for (const PeerAddress& p : options_.peers) {
     if (p.id != options_.self) start_outbound(p);
@@ -155,145 +164,46 @@ Status WebSocketTransport::listen() {
   return Status::ok();
 }
 
-void WebSocketTransport::track(int fd, bool add) {
-  std::lock_guard<std::mutex> lock(readers_mu_);
-  if (add) {
-    inbound_fds_.push_back(fd);
+void WebSocketTransport::log(const std::string& line) const {
+  if (options_.log) {
+    options_.log(line);
   } else {
-    inbound_fds_.erase(std::remove(inbound_fds_.begin(), inbound_fds_.end(), fd), inbound_fds_.end());
+    std::fprintf(stderr, "raftkit transport %s: %s\n", options_.self_name.c_str(), line.c_str());
   }
 }
 
-void WebSocketTransport::accept_loop() {
-  while (!stopping_) {
-    beast::error_code ec;
-    tcp::socket socket(ioc_);
-    acceptor_.accept(socket, ec);
-    if (ec == net::error::would_block || ec == net::error::try_again) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      continue;
-    }
-    if (ec) continue;
-    socket.non_blocking(false, ec);
-    socket.set_option(tcp::no_delay(true), ec);  // Raft messages are small and latency-bound: no Nagle delay
-    std::lock_guard<std::mutex> lock(readers_mu_);
-    if (stopping_) return;
-    inbound_fds_.push_back(socket.native_handle());
-    readers_.emplace_back([this, s = std::move(socket)]() mutable { serve(std::move(s)); });
+std::string WebSocketTransport::on_hello(const wire::Hello& hello, const std::string& source) {
+  if (hello.cluster != options_.cluster) return "this is cluster '" + options_.cluster + "', not '" + hello.cluster + "'";
+  if (hello.to != options_.self) {
+    return "this is node " + std::to_string(options_.self) + ", not " + std::to_string(hello.to);
   }
+  const std::optional<PeerAddress> known = peer(hello.from);
+  if (known ? known->name != hello.from_name : !admit(hello, source)) {
+    return "unknown peer '" + hello.from_name + "' (id " + std::to_string(hello.from) + ")";
+  }
+  return "";
 }
 
-void WebSocketTransport::serve(tcp::socket socket) {
-  const int fd = socket.native_handle();
-  Socket ws(std::move(socket));
-  beast::error_code ec;
-  // The size limit is enforced by each read's buffer (buffer_overflow fails just that read), not by
-  // read_message_max: exceeding that makes Beast start a close handshake and block reading for the peer's reply,
-  // which a peer that only writes never sends.
-  ws.read_message_max(0);
-  ws.binary(true);
-  ws.accept(ec);
-  auto count = [&](std::uint64_t TransportStats::*field) {
-    std::lock_guard<std::mutex> lock(stats_mu_);
-    ++(stats_.*field);
-  };
-  auto refuse = [&](const std::string& reason) {
-    count(&TransportStats::connections_refused);
-    beast::error_code ignored;
-    ws.write(net::buffer(wire::encode_refusal(reason)), ignored);
-    ws.close(websocket::close_code::policy_error, ignored);
-  };
-  NodeId from = kNoNode;
-  if (!ec) {
-    beast::flat_buffer buffer(64 * 1024);  // a hello is small
-    ws.read(buffer, ec);
-    if (!ec) {
-      const std::string bytes = beast::buffers_to_string(buffer.data());
-      auto frame = wire::decode_frame(bytes, options_.max_frame_bytes);
-      auto hello = frame.is_ok() && frame.value().type == wire::FrameType::kHello ? wire::decode_hello(frame.value().payload)
-                                                                                   : Result<wire::Hello>(Status(ErrorCode::kInvalidArgument, "expected a hello"));
-      if (frame.is_ok() && frame.value().type == wire::FrameType::kJoin) {
-        answer_join(ws, frame.value().payload);
-      } else if (!frame.is_ok()) {
-        count(&TransportStats::malformed_frames);
-        refuse(frame.status().message());
-      } else if (!hello.is_ok()) {
-        count(&TransportStats::malformed_frames);
-        refuse(hello.status().message());
-      } else if (hello.value().cluster != options_.cluster) {
-        refuse("this is cluster '" + options_.cluster + "', not '" + hello.value().cluster + "'");
-      } else if (hello.value().to != options_.self) {
-        refuse("this is node " + std::to_string(options_.self) + ", not " + std::to_string(hello.value().to));
-      } else if (auto p = peer(hello.value().from); p ? p->name != hello.value().from_name
-                                                       : !admit(hello.value(), ws.next_layer())) {
-        refuse("unknown peer '" + hello.value().from_name + "' (id " + std::to_string(hello.value().from) + ")");
-      } else {
-        from = hello.value().from;
-        ws.write(net::buffer(wire::encode_welcome()), ec);
-      }
-    }
-  }
-  while (from != kNoNode && !ec && !stopping_) {
-    beast::flat_buffer buffer(options_.max_frame_bytes + wire::kFrameHeader);
-    ws.read(buffer, ec);
-    if (ec) break;
-    const std::string bytes = beast::buffers_to_string(buffer.data());
-    auto frame = wire::decode_frame(bytes, options_.max_frame_bytes);
-    auto batch = frame.is_ok() && frame.value().type == wire::FrameType::kBatch
-                     ? wire::decode_batch(frame.value().payload)
-                     : Result<std::vector<Message>>(Status(ErrorCode::kInvalidArgument, "not a batch"));
-    if (!batch.is_ok()) {
-      // A peer that sends garbage is cut off; it reconnects and starts over. Nothing it sent is half-applied.
-      count(&TransportStats::malformed_frames);
-      beast::error_code ignored;
-      ws.close(websocket::close_code::protocol_error, ignored);
-      break;
-    }
-    if (!peer(from)) {
-      // Removed from the peer list since it connected (its removal committed): cut it off (no close handshake: a
-      // peer that only writes would never answer it); its reconnection is refused at the hello.
-      break;
-    }
-    for (Message& m : batch.value()) {
-      if (m.from != from || m.to != options_.self) {
-        count(&TransportStats::malformed_frames);
-        continue;
-      }
-      count(&TransportStats::messages_received);
-      receiver_(std::move(m));
-    }
-  }
-  if (ec == websocket::error::message_too_big || ec == websocket::error::buffer_overflow ||
-      ec == net::error::message_size) {
-    count(&TransportStats::malformed_frames);
-  }
-  // No close handshake after an error: cut the connection so the peer's next write fails and it reconnects.
-  beast::error_code ignored;
-  ws.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
-  track(fd, false);
-}
-
-bool WebSocketTransport::admit(const wire::Hello& hello, const tcp::socket& socket) {
+bool WebSocketTransport::admit(const wire::Hello& hello, const std::string& source) {
   if (!options_.admit_unknown || hello.from_port == 0 || hello.from == options_.self) return false;
   PeerAddress address{hello.from, hello.from_name, hello.from_host, hello.from_port};
-  if (address.host.empty()) {  // it listens on every address: answer where it connected from
-    beast::error_code ec;
-    const auto remote = socket.remote_endpoint(ec);
-    if (ec) return false;
-    address.host = remote.address().to_string();
-  }
+  if (address.host.empty()) address.host = source;  // it listens on every address: answer where it connected from
   if (!options_.admit_unknown(address)) return false;
   std::lock_guard<std::mutex> lock(peers_mu_);
   if (stopping_) return false;
   for (const PeerAddress& p : options_.peers) {
     if (p.id == address.id) return p.name == address.name;  // admitted meanwhile by another connection
   }
+  // Each admitted peer costs a writer thread and a queue, and a hello can claim any id: bounded until the next
+  // membership change.
+  if (admitted_unknown_ >= options_.max_admitted_unknown) return false;
+  ++admitted_unknown_;
   options_.peers.push_back(address);
   start_outbound(address);
   return true;
 }
 
-void WebSocketTransport::answer_join(Socket& ws, std::string_view payload) {
+std::string WebSocketTransport::answer_join(std::string_view payload) {
   JoinReply reply;
   Result<JoinRequest> request = wire::decode_join(payload);
   if (!request.is_ok()) {
@@ -305,9 +215,7 @@ void WebSocketTransport::answer_join(Socket& ws, std::string_view payload) {
   } else {
     reply = options_.on_join(request.value());
   }
-  beast::error_code ignored;
-  ws.write(net::buffer(wire::encode_join_reply(reply)), ignored);
-  ws.close(websocket::close_code::normal, ignored);
+  return wire::encode_join_reply(reply);
 }
 
 bool WebSocketTransport::connect(Outbound& peer, std::unique_ptr<Socket>& ws) {
@@ -365,6 +273,7 @@ void WebSocketTransport::write_loop(Outbound& peer) {
   auto backoff = options_.reconnect_min;
   bool connected = false;
   bool first_attempt = true;
+  auto last_write = std::chrono::steady_clock::now();
   while (!stopping_ && !peer.closing) {
     if (!connected) {
       if (!first_attempt) {
@@ -382,6 +291,7 @@ void WebSocketTransport::write_loop(Outbound& peer) {
         continue;
       }
       backoff = options_.reconnect_min;
+      last_write = std::chrono::steady_clock::now();
     }
     std::vector<Message> batch;
     std::size_t bytes = 0;
@@ -397,7 +307,11 @@ void WebSocketTransport::write_loop(Outbound& peer) {
         peer.queue.pop_front();
       }
     }
-    if (batch.empty() || stopping_) continue;
+    if (stopping_) continue;
+    // Nothing to send for a while: an empty batch keeps the connection from the receiver's idle timeout.
+    const auto now = std::chrono::steady_clock::now();
+    if (batch.empty() && now - last_write < options_.idle_timeout / 3) continue;
+    last_write = now;
     beast::error_code ec;
     ws->write(net::buffer(wire::encode_batch(batch)), ec);
     if (ec) {
@@ -405,6 +319,7 @@ void WebSocketTransport::write_loop(Outbound& peer) {
       connected = false;
       continue;
     }
+    if (batch.empty()) continue;
     std::lock_guard<std::mutex> lock(stats_mu_);
     stats_.messages_sent += batch.size();
     ++stats_.frames_sent;
@@ -437,15 +352,29 @@ void WebSocketTransport::send(std::vector<Message> messages) {
 }
 
 TransportStats WebSocketTransport::stats() const {
-  std::lock_guard<std::mutex> lock(stats_mu_);
-  return stats_;
+  TransportStats s;
+  {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    s = stats_;
+  }
+  if (inbound_) {
+    const transport_internal::InboundStats in = inbound_->stats();
+    s.messages_received = in.messages_received;
+    s.connections_open = in.connections_open;
+    s.connections_refused = in.hellos_refused;
+    s.connections_over_limit = in.refused_over_limit;
+    s.handshake_timeouts = in.handshake_timeouts;
+    s.idle_timeouts = in.idle_timeouts;
+    s.connections_replaced = in.replaced;
+    s.joins_refused_busy = in.joins_refused_busy;
+    s.malformed_frames = in.malformed_frames;
+  }
+  return s;
 }
 
 void WebSocketTransport::stop() {
   if (stopping_.exchange(true)) return;
-  if (acceptor_thread_.joinable()) acceptor_thread_.join();
-  beast::error_code ignored;
-  acceptor_.close(ignored);
+  if (inbound_) inbound_->stop();
   // Taken out under the lock, joined without it: readers look peers up (peer()) until they end.
   std::vector<std::unique_ptr<Outbound>> writers;
   {
@@ -463,13 +392,6 @@ void WebSocketTransport::stop() {
     peer->ready.notify_all();
     if (peer->writer.joinable()) peer->writer.join();
   }
-  std::vector<std::thread> readers;
-  {
-    std::lock_guard<std::mutex> lock(readers_mu_);
-    for (int fd : inbound_fds_) ::shutdown(fd, SHUT_RDWR);  // unblocks each reader's read
-    readers.swap(readers_);
-  }
-  for (std::thread& t : readers) t.join();
 }
 
 }  // namespace

@@ -276,6 +276,20 @@ void KvHttpApi::status(const HttpRequest& req, HttpRespond respond) {
   j["member"] = st.member;
   j["stopped"] = st.stopped;
   if (st.stopped) j["stop_reason"] = st.stop_reason;
+  const TransportStats& t = st.transport;
+  j["peer_transport"] = {{"connections_open", t.connections_open},
+                         {"connections_refused", t.connections_refused},
+                         {"connections_over_limit", t.connections_over_limit},
+                         {"handshake_timeouts", t.handshake_timeouts},
+                         {"idle_timeouts", t.idle_timeouts},
+                         {"connections_replaced", t.connections_replaced},
+                         {"joins_refused_busy", t.joins_refused_busy},
+                         {"malformed_frames", t.malformed_frames},
+                         {"messages_sent", t.messages_sent},
+                         {"messages_received", t.messages_received},
+                         {"dropped_queue_full", t.dropped_queue_full},
+                         {"refusals_received", t.refusals_received},
+                         {"reconnects", t.reconnects}};
   std::string body = dump(j);
   if (status_extra) {
     std::string extra;
