@@ -120,6 +120,7 @@ int main(int argc, char** argv) {
   kv::HttpServerOptions web;
   kv::KvHttpApiOptions api_options;
   int idle_ms = 30000, read_ms = 10000, request_ms = 5000, exit_grace_ms = 5000;
+  int peer_handshake_ms = 5000, peer_idle_ms = 30000;
   app.add_option("--name", name, "this peer's name")->required();
   app.add_option("--members", members_spec,
                  "the initial members, ID=NAME@RAFT_HOST:PORT/HTTP_HOST:PORT,... (this peer among them)");
@@ -159,6 +160,16 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(10, 3600000))->capture_default_str();
   app.add_option("--exit-grace-ms", exit_grace_ms, "after the peer stops by itself, exit 3 this much later")
       ->check(CLI::Range(0, 3600000))->capture_default_str();
+  app.add_option("--peer-max-connections", o.peer_max_connections,
+                 "inbound connections on the Raft port; beyond it closed unread")
+      ->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--peer-max-connections-per-source", o.peer_max_connections_per_source,
+                 "the same, from one address")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--peer-handshake-timeout-ms", peer_handshake_ms, "a Raft connection must say hello this soon")
+      ->check(CLI::Range(10, 600000))->capture_default_str();
+  app.add_option("--peer-idle-timeout-ms", peer_idle_ms,
+                 "close a silent Raft connection after this long (the same on every member)")
+      ->check(CLI::Range(100, 3600000))->capture_default_str();
   app.add_option("--unsafe-local-reads", unsafe_local_reads, "FOR TESTS: reads without ReadIndex (a deliberate bug)")
       ->check(CLI::IsMember({"yes", "no"}));
   app.add_option("--unsafe-no-sync", unsafe_no_sync, "FOR TESTS: acknowledge log writes before fsync (a deliberate bug)")
@@ -201,6 +212,8 @@ int main(int argc, char** argv) {
   }
 
   api_options.redirect_307 = follower_redirect == "307";
+  o.peer_handshake_timeout = std::chrono::milliseconds(peer_handshake_ms);
+  o.peer_idle_timeout = std::chrono::milliseconds(peer_idle_ms);
   web.host = host_port("--http", http_address).first;
   web.port = host_port("--http", http_address).second;
   web.max_connections = connections_within_descriptor_limit(web.max_connections);

@@ -229,9 +229,25 @@ Status RaftPeer::boot() {
     t.listen_port = me->address.port;
   }
   for (const MemberRecord& m : book_) t.peers.push_back(m.address);
+  t.max_connections = options_.peer_max_connections;
+  t.max_connections_per_source = options_.peer_max_connections_per_source;
+  t.handshake_timeout = options_.peer_handshake_timeout;
+  t.idle_timeout = options_.peer_idle_timeout;
   t.on_join = [this](const JoinRequest& request) { return answer_join(request); };
   t.admit_unknown = [this](const PeerAddress& peer) { return admit_unknown_peer(peer); };
-  auto transport = Transport::start(t, [this](Message m) { post([this, m = std::move(m)]() { on_message(m); }); });
+  auto transport = Transport::start(t, [this](Message m) {
+    std::size_t bytes = 256 + m.data.size();
+    for (const Entry& e : m.entries) bytes += entry_size(e);
+    if (inbound_queue_bytes_.fetch_add(bytes) + bytes > kMaxInboundQueueBytes) {
+      inbound_queue_bytes_ -= bytes;
+      ++inbound_dropped_;
+      return;
+    }
+    post([this, bytes, m = std::move(m)]() {
+      inbound_queue_bytes_ -= bytes;
+      on_message(m);
+    });
+  });
   if (!transport.is_ok()) return transport.status();
   transport_ = std::move(transport).value();
   apply_thread_ = std::thread([this] { apply_loop(); });
@@ -385,6 +401,7 @@ PeerStatus RaftPeer::status() const {
   PeerStatus s{term_.load(),        commit_.load(),   applied_.load(), snapshot_index_.load(),
                first_index_.load(), installs_.load(), member_->load()};
   if (transport_) s.transport = transport_->stats();
+  s.inbound_dropped = inbound_dropped_.load();
   if (stopping_) {
     s.stopped = true;
     std::lock_guard<std::mutex> lock(stop_mu_);

@@ -105,6 +105,13 @@ struct PeerOptions {
   std::function<std::chrono::steady_clock::time_point()> timer_clock;
   // Requests accepted but not yet answered; beyond it write() and read() answer kUnavailable ("overloaded") at
   // once, so clients sending faster than the cluster commits cannot grow the peer's memory without bound.
+  // The peer port's inbound limits (TransportOptions; docs/security.md): connections open in total and from one
+  // address, the time a connection may take to say hello, and the silence after which it is closed. Every member
+  // of a cluster should use the same idle timeout: senders keep connections alive at a third of their own.
+  std::size_t peer_max_connections = 256;
+  std::size_t peer_max_connections_per_source = 32;
+  std::chrono::milliseconds peer_handshake_timeout{5000};
+  std::chrono::milliseconds peer_idle_timeout{30000};
   std::size_t max_pending_requests = 10000;
   std::size_t max_sessions = 100000;  // client sessions remembered for deduplication (least recently used go)
   int election_ticks = 20;
@@ -151,6 +158,8 @@ struct PeerStatus {
   // The peer port: connections open, refused (by the hello, or unread beyond the connection limits), timed out,
   // malformed frames, messages sent and received, messages dropped for a full queue.
   TransportStats transport;
+  // Peers' messages dropped because the Raft thread's queue held too many bytes (Raft retransmits them).
+  std::uint64_t inbound_dropped = 0;
 };
 
 class Peer {

@@ -173,6 +173,11 @@ class RaftPeer final : public Peer {
   std::condition_variable cv_;
   std::deque<std::function<void()>> inbox_;
   std::atomic<bool> stopping_{false};
+  // Bytes of peers' messages queued for the Raft thread: beyond kMaxInboundQueueBytes, arriving messages are
+  // dropped (Raft retransmits) so a peer sending faster than this one steps — or fsyncs — cannot grow the queue.
+  static constexpr std::size_t kMaxInboundQueueBytes = 256u << 20;
+  std::atomic<std::size_t> inbound_queue_bytes_{0};
+  std::atomic<std::uint64_t> inbound_dropped_{0};
   bool stopped_ = false;
   mutable std::mutex stop_mu_;
   std::string stop_reason_;  // under stop_mu_: why the peer stopped (fail's reason, or "stopped")

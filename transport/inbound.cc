@@ -92,6 +92,7 @@ struct InboundListener::Impl {
   InboundHandlers handlers;
   RefusalLog refusals;
   std::atomic<bool> stopping{false};
+  std::uint16_t bound_port = 0;
 
   mutable std::mutex stats_mu;
   InboundStats stats;
@@ -142,7 +143,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // idle timeout would let a slow sender dribble a hello for ever).
     deadline_.expires_after(owner_.limits.handshake_timeout);
     deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec || self->from_ != kNoNode || self->joining_ || self->closed_) return;
+      if (ec || self->from_ != kNoNode || self->joining_ || self->refused_ || self->closed_) return;
       self->owner_.count(&InboundStats::handshake_timeouts);
       self->owner_.refusals.note(self->source_, "no hello within the handshake timeout");
       self->cut();
@@ -203,6 +204,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void refuse(const std::string& reason) {
+    refused_ = true;
     owner_.count(&InboundStats::hellos_refused);
     owner_.refusals.note(source_, reason);
     deadline_.cancel();
@@ -216,6 +218,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void queue_join(std::string_view payload) {
     joining_ = true;
     deadline_.cancel();
+    // Nothing is read while the join thread works on the answer (at most max_pending_joins answers, each bounded
+    // by the owner's on_join), so Beast's idle timer must not close the connection meanwhile; the reply's write
+    // and close are bounded by the handshake timeout.
+    websocket::stream_base::timeout timeouts;
+    timeouts.handshake_timeout = owner_.limits.handshake_timeout;
+    timeouts.idle_timeout = websocket::stream_base::none();
+    timeouts.keep_alive_pings = false;
+    ws_.set_option(timeouts);
     {
       std::lock_guard<std::mutex> lock(owner_.jobs_mu);
       if (owner_.jobs.size() < owner_.limits.max_pending_joins) {
@@ -305,6 +315,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string out_;  // what an async write in progress sends
   NodeId from_ = kNoNode;
   bool joining_ = false;
+  bool refused_ = false;
   bool closed_ = false;
 };
 
@@ -402,16 +413,28 @@ Result<std::unique_ptr<InboundListener>> InboundListener::start(const std::strin
   if (!ec) impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) return Status(ErrorCode::kIo, "listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
   Impl* raw = impl.get();
+  raw->bound_port = raw->acceptor.local_endpoint(ec).port();
   raw->accept();
   raw->io_thread = std::thread([raw] { raw->ioc.run(); });
   raw->join_thread = std::thread([raw] { raw->join_loop(); });
   return std::unique_ptr<InboundListener>(new InboundListener(std::move(impl)));
 }
 
-std::uint16_t InboundListener::port() const {
-  beast::error_code ec;
-  const auto endpoint = impl_->acceptor.local_endpoint(ec);
-  return ec ? 0 : endpoint.port();
+std::uint16_t InboundListener::port() const { return impl_->bound_port; }
+
+void InboundListener::cut_removed_peers() {
+  Impl& impl = *impl_;
+  net::post(impl.ioc, [&impl] {
+    for (auto it = impl.by_peer.begin(); it != impl.by_peer.end();) {
+      std::shared_ptr<Session> session = it->second.lock();
+      if (session && impl.handlers.is_peer(it->first)) {
+        ++it;
+        continue;
+      }
+      if (session) session->cut();
+      it = impl.by_peer.erase(it);
+    }
+  });
 }
 
 InboundStats InboundListener::stats() const {

@@ -75,6 +75,9 @@ class InboundListener {
   InboundListener& operator=(const InboundListener&) = delete;
 
   std::uint16_t port() const;
+  // Closes the connections of senders that are no longer peers (asks handlers.is_peer on the I/O thread), so a
+  // removed peer's unfinished frame is not kept until its next one arrives. Called after the peer list changes.
+  void cut_removed_peers();
   InboundStats stats() const;
   // Stops accepting, closes every connection, and joins both threads; idempotent. Handlers are not called after
   // it returns.

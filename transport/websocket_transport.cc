@@ -132,6 +132,7 @@ void WebSocketTransport::set_peers(std::vector<PeerAddress> peers) {
   }
   options_.peers = std::move(peers);
   admitted_unknown_ = 0;
+  if (inbound_) inbound_->cut_removed_peers();
 }
 
 Status WebSocketTransport::listen() {
@@ -283,9 +284,9 @@ void WebSocketTransport::write_loop(Outbound& peer) {
       first_attempt = false;
       connected = connect(peer, ws);
       if (!connected) {
-        ws.reset();
         std::unique_lock<std::mutex> lock(peer.mu);
-        peer.socket_fd = -1;
+        peer.socket_fd = -1;  // before the socket closes: stop() must never shut down a descriptor reused since
+        ws.reset();
         peer.ready.wait_for(lock, backoff, [&] { return stopping_ || peer.closing; });
         backoff = std::min(backoff * 2, options_.reconnect_max);
         continue;
@@ -324,6 +325,8 @@ void WebSocketTransport::write_loop(Outbound& peer) {
     stats_.messages_sent += batch.size();
     ++stats_.frames_sent;
   }
+  std::lock_guard<std::mutex> lock(peer.mu);
+  peer.socket_fd = -1;
   if (ws) {
     beast::error_code ignored;
     ws->next_layer().shutdown(tcp::socket::shutdown_both, ignored);

@@ -288,6 +288,7 @@ void KvHttpApi::status(const HttpRequest& req, HttpRespond respond) {
                          {"messages_sent", t.messages_sent},
                          {"messages_received", t.messages_received},
                          {"dropped_queue_full", t.dropped_queue_full},
+                         {"dropped_raft_queue_full", st.inbound_dropped},
                          {"refusals_received", t.refusals_received},
                          {"reconnects", t.reconnects}};
   std::string body = dump(j);

@@ -7,6 +7,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <dirent.h>
+#include <poll.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -114,14 +115,14 @@ struct HelloClient {
     welcomed = !ec && frame.is_ok() && frame.value().type == wire::FrameType::kWelcome;
   }
   // Whether the server closed the connection: a read that ends in an error rather than data.
+  // (Asio's blocking reads ignore SO_RCVTIMEO, so the wait is a poll of our own.)
   bool closed_by_server(std::chrono::milliseconds within) {
-    ws.next_layer().non_blocking(false);
-    timeval tv{0, static_cast<suseconds_t>(within.count() * 1000)};
-    ::setsockopt(ws.next_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    pollfd p{ws.next_layer().native_handle(), POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(within.count())) <= 0) return false;
     beast::flat_buffer buffer;
     beast::error_code ec;
     ws.read(buffer, ec);
-    return ec && ec != net::error::would_block && ec != net::error::try_again;
+    return static_cast<bool>(ec);
   }
 };
 
@@ -241,6 +242,23 @@ TEST_CASE("inbound: unfinished huge frames claiming one peer's id hold the memor
   big.ws.write_some(false, net::buffer(chunk.data(), 2 << 20), ec);
   CHECK(eventually([&] { return c.transport->stats().malformed_frames >= 1; }));
   CHECK(c.transport->stats().connections_open == 0);
+}
+
+TEST_CASE("inbound: a removed peer's connection is closed at once, its unfinished frame with it",
+          "[transport][bounded][membership]") {
+  Node b;
+  b.start(options_for(2, {{1, "node-1", "127.0.0.1", 1}, {3, "node-3", "127.0.0.1", 1}}));
+  HelloClient removed(b.transport->port(), 1, "node-1");
+  HelloClient kept(b.transport->port(), 3, "node-3");
+  REQUIRE(removed.welcomed);
+  REQUIRE(kept.welcomed);
+  beast::error_code ec;
+  removed.ws.write_some(false, net::buffer(std::string(1 << 20, 'x')), ec);  // a frame it never finishes
+  b.transport->set_peers({{3, "node-3", "127.0.0.1", 1}});
+  CHECK(removed.closed_by_server(2000ms));
+  CHECK(eventually([&] { return b.transport->stats().connections_open == 1; }));
+  kept.ws.write(net::buffer(wire::encode_batch({heartbeat(3, 2, 1)})));
+  CHECK(b.wait_for(1, 5000ms));
 }
 
 TEST_CASE("inbound: forged hellos with new ids admit at most max_admitted_unknown peers", "[transport][bounded]") {
