@@ -71,7 +71,8 @@ struct TransportOptions {
   std::size_t max_connections_per_source = 32;  // the same, from one source address
   std::size_t max_pending_joins = 4;            // join requests waiting for an answer; beyond: refused as busy
   std::size_t max_admitted_unknown = 4;         // peers admitted by admit_unknown until the next set_peers
-  std::chrono::milliseconds handshake_timeout{5000};  // from accepting a connection to its hello
+  // Inbound, from accepting a connection to its hello; outbound, from connecting to the welcome.
+  std::chrono::milliseconds handshake_timeout{5000};
   std::chrono::milliseconds idle_timeout{30000};      // an inbound connection silent this long is closed
   // Where refusals and cut connections are reported, one line each (rate-limited per source). Unset: stderr.
   std::function<void(const std::string&)> log;
@@ -120,7 +121,8 @@ class Transport {
   // Closes every connection and joins every thread; idempotent. The destructor calls it.
   virtual void stop() = 0;
 
-  // Sends one join request to host:port and waits (at most `timeout`) for the answer.
+  // Sends one join request to host:port and waits for the answer: everything, connecting included, within
+  // `timeout`.
   static Result<JoinReply> request_join(const std::string& host, std::uint16_t port, const JoinRequest& request,
                                         std::chrono::milliseconds timeout);
 };

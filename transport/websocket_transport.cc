@@ -1,8 +1,9 @@
 // The WebSocket implementation of Transport. Inbound connections are served asynchronously by an
 // InboundListener (transport/inbound.h), which anyone on the network can reach and which therefore holds nothing
-// without a bound. Outbound, each peer has a writer thread making synchronous Beast calls: their number is the
-// number of peers, which this node chooses, and blocking code is easy to get right; stop() unblocks a writer by
-// shutting its socket down.
+// without a bound. Outbound, each peer has a writer thread: their number is the number of peers, which this node
+// chooses. Opening a connection (TCP, upgrade, hello, welcome) runs asynchronously on the writer's own io_context
+// within the handshake timeout, so a peer that accepts and then says nothing cannot hold a writer; after that the
+// writer makes synchronous writes, and stop() unblocks one by shutting its socket down.
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -38,6 +39,42 @@ std::size_t message_bytes(const Message& m) {
   return n;
 }
 
+// Asio's blocking calls have no deadline (SO_RCVTIMEO does not help: a timed-out receive makes Asio poll again),
+// so the steps of opening a connection are started asynchronously on a private io_context and given at most
+// `timeout`; past it the socket is closed, which ends whatever is still waiting.
+void run_within(net::io_context& ioc, tcp::socket& socket, std::chrono::milliseconds timeout) {
+  ioc.restart();
+  ioc.run_for(timeout);
+  if (!ioc.stopped()) {
+    beast::error_code ignored;
+    socket.close(ignored);
+    ioc.restart();
+    ioc.run();
+  }
+}
+
+// Upgrades `ws` to WebSocket, sends `first` and reads the one frame that answers it into `reply`, within `timeout`.
+beast::error_code exchange_first_frames(net::io_context& ioc, Socket& ws, const std::string& host_header,
+                                        const std::string& first, beast::flat_buffer& reply,
+                                        std::chrono::milliseconds timeout) {
+  beast::error_code result = net::error::timed_out;
+  ws.async_handshake(host_header, "/raftkit", [&](beast::error_code upgraded) {
+    if (upgraded) {
+      result = upgraded;
+      return;
+    }
+    ws.async_write(net::buffer(first), [&](beast::error_code written, std::size_t) {
+      if (written) {
+        result = written;
+        return;
+      }
+      ws.async_read(reply, [&](beast::error_code read, std::size_t) { result = read; });
+    });
+  });
+  run_within(ioc, ws.next_layer(), timeout);
+  return result;
+}
+
 class WebSocketTransport final : public Transport {
  public:
   WebSocketTransport(TransportOptions options, Receiver receiver)
@@ -60,6 +97,7 @@ class WebSocketTransport final : public Transport {
     std::deque<Message> queue;
     std::size_t queued_bytes = 0;
     int socket_fd = -1;  // for stop() to unblock a write
+    net::io_context ioc;  // the writer's sockets; run only while a connection is being opened
     std::thread writer;
   };
 
@@ -75,7 +113,6 @@ class WebSocketTransport final : public Transport {
 
   TransportOptions options_;
   Receiver receiver_;
-  net::io_context ioc_;  // for the writers' synchronous sockets; never run
   std::uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::unique_ptr<transport_internal::InboundListener> inbound_;
@@ -220,49 +257,52 @@ std::string WebSocketTransport::answer_join(std::string_view payload) {
 }
 
 bool WebSocketTransport::connect(Outbound& peer, std::unique_ptr<Socket>& ws) {
+  const std::chrono::milliseconds timeout = options_.handshake_timeout;
   beast::error_code ec;
-  tcp::resolver resolver(ioc_);
+  tcp::resolver resolver(peer.ioc);
   auto endpoints = resolver.resolve(peer.address.host, std::to_string(peer.address.port), ec);
-  if (ec) return false;
-  tcp::socket socket(ioc_);
+  if (ec || endpoints.empty()) return false;
+  tcp::socket socket(peer.ioc);
   // Outbound connections leave from this node's own address when it listens on a specific one, so a peer (and a
   // firewall rule partitioning the cluster) sees them come from this node rather than from the default address.
   const auto local = net::ip::make_address(options_.listen_host, ec);
-  if (!ec && !local.is_unspecified()) {
-    for (const auto& endpoint : endpoints) {
-      if (endpoint.endpoint().address().is_v4() != local.is_v4()) continue;
-      socket.open(endpoint.endpoint().protocol(), ec);
-      if (!ec) socket.bind(tcp::endpoint(local, 0), ec);
-      if (!ec) socket.connect(endpoint.endpoint(), ec);
-      if (!ec) break;
-      beast::error_code ignored;
-      socket.close(ignored);
+  const bool bind_local = !ec && !local.is_unspecified();
+  ec = net::error::host_unreachable;
+  for (const auto& endpoint : endpoints) {
+    if (bind_local && endpoint.endpoint().address().is_v4() != local.is_v4()) continue;
+    beast::error_code step;
+    socket.open(endpoint.endpoint().protocol(), step);
+    if (!step && bind_local) socket.bind(tcp::endpoint(local, 0), step);
+    if (!step) {
+      {
+        std::lock_guard<std::mutex> lock(peer.mu);
+        peer.socket_fd = socket.native_handle();  // stop() may shut it down from now on
+      }
+      step = net::error::timed_out;
+      socket.async_connect(endpoint.endpoint(), [&](beast::error_code e) { step = e; });
+      run_within(peer.ioc, socket, timeout);
     }
-  } else {
-    net::connect(socket, endpoints, ec);
+    ec = step;
+    if (!ec) break;
+    std::lock_guard<std::mutex> lock(peer.mu);
+    peer.socket_fd = -1;
+    beast::error_code ignored;
+    socket.close(ignored);
   }
   if (ec || !socket.is_open()) return false;
   socket.set_option(tcp::no_delay(true), ec);
-  {
-    std::lock_guard<std::mutex> lock(peer.mu);
-    peer.socket_fd = socket.native_handle();
-  }
   ws = std::make_unique<Socket>(std::move(socket));
   ws->binary(true);
-  ws->read_message_max(0);  // bounded by the read buffer below (see serve())
-  ws->handshake(peer.address.host + ":" + std::to_string(peer.address.port), "/raftkit", ec);
-  if (ec) return false;
+  ws->read_message_max(64 * 1024);
   const bool listens_everywhere = net::ip::make_address(options_.listen_host, ec).is_unspecified() || ec;
-  ec.clear();
-  ws->write(net::buffer(wire::encode_hello(wire::Hello{options_.cluster, options_.self, options_.self_name,
-                                                       peer.address.id, listens_everywhere ? "" : options_.listen_host,
-                                                       port_})),
-            ec);
+  const std::string hello = wire::encode_hello(wire::Hello{options_.cluster, options_.self, options_.self_name,
+                                                           peer.address.id, listens_everywhere ? "" : options_.listen_host,
+                                                           port_});
   beast::flat_buffer buffer(64 * 1024);
-  if (!ec) ws->read(buffer, ec);
+  ec = exchange_first_frames(peer.ioc, *ws, peer.address.host + ":" + std::to_string(peer.address.port), hello,
+                             buffer, timeout);
   if (ec) return false;
-  const std::string bytes = beast::buffers_to_string(buffer.data());
-  auto frame = wire::decode_frame(bytes, 64 * 1024);
+  auto frame = wire::decode_frame(beast::buffers_to_string(buffer.data()), 64 * 1024);
   if (frame.is_ok() && frame.value().type == wire::FrameType::kWelcome) return true;
   std::lock_guard<std::mutex> lock(stats_mu_);
   ++stats_.refusals_received;
@@ -401,26 +441,28 @@ void WebSocketTransport::stop() {
 
 Result<JoinReply> Transport::request_join(const std::string& host, std::uint16_t port, const JoinRequest& request,
                                           std::chrono::milliseconds timeout) {
+  const std::string where = host + ":" + std::to_string(port);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   net::io_context ioc;
   beast::error_code ec;
   tcp::resolver resolver(ioc);
   auto endpoints = resolver.resolve(host, std::to_string(port), ec);
   if (ec) return Status(ErrorCode::kUnavailable, "cannot resolve " + host + ": " + ec.message());
   tcp::socket socket(ioc);
-  net::connect(socket, endpoints, ec);
-  if (ec) return Status(ErrorCode::kUnavailable, "cannot connect to " + host + ":" + std::to_string(port) + ": " + ec.message());
-  // Synchronous Beast calls have no deadline of their own: bound every read and write on the socket.
-  timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
-  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  ec = net::error::timed_out;
+  net::async_connect(socket, endpoints, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
+  run_within(ioc, socket, timeout);
+  if (ec == net::error::operation_aborted) ec = net::error::timed_out;
+  if (ec) return Status(ErrorCode::kUnavailable, "cannot connect to " + where + ": " + ec.message());
   Socket ws(std::move(socket));
   ws.binary(true);
-  ws.read_message_max(0);
-  ws.handshake(host + ":" + std::to_string(port), "/raftkit", ec);
-  if (!ec) ws.write(net::buffer(wire::encode_join(request)), ec);
+  ws.read_message_max(1 << 20);
   beast::flat_buffer buffer(1 << 20);
-  if (!ec) ws.read(buffer, ec);
-  if (ec) return Status(ErrorCode::kUnavailable, "join request to " + host + ":" + std::to_string(port) + ": " + ec.message());
+  const auto left = std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                               deadline - std::chrono::steady_clock::now()));
+  ec = exchange_first_frames(ioc, ws, where, wire::encode_join(request), buffer, left);
+  if (ec == net::error::operation_aborted) ec = net::error::timed_out;
+  if (ec) return Status(ErrorCode::kUnavailable, "join request to " + where + ": " + ec.message());
   const std::string bytes = beast::buffers_to_string(buffer.data());
   auto frame = wire::decode_frame(bytes, 1 << 20);
   if (!frame.is_ok()) return frame.status();

@@ -234,7 +234,8 @@ TEST_CASE("inbound: unfinished huge frames claiming one peer's id hold the memor
   Node c;
   TransportOptions oc = options_for(2, {{1, "node-1", "127.0.0.1", 1}});
   oc.max_frame_bytes = 1 << 20;
-  oc.handshake_timeout = 500ms;  // bounds the close handshake Beast starts on an oversized frame
+  oc.handshake_timeout = 500ms;  // these two bound the close handshake Beast starts on an oversized frame
+  oc.idle_timeout = 500ms;
   c.start(oc);
   HelloClient big(c.transport->port(), 1, "node-1");
   REQUIRE(big.welcomed);
@@ -313,6 +314,28 @@ TEST_CASE("inbound: join requests beyond the waiting limit are refused as busy",
   CHECK(first.get().value().ok);
   CHECK(second.get().value().ok);
   CHECK(answered == 2);
+}
+
+TEST_CASE("outbound: a peer that accepts connections and never answers holds neither a writer nor a join request",
+          "[transport][bounded]") {
+  // A listening socket nobody accepts on: the kernel completes TCP handshakes, and then nothing ever answers.
+  net::io_context ioc;
+  tcp::acceptor silent(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  const std::uint16_t port = silent.local_endpoint().port();
+  Node a;
+  TransportOptions o = options_for(1, {{2, "node-2", "127.0.0.1", port}});
+  o.handshake_timeout = 200ms;
+  a.start(o);
+  // The writer gives up on each attempt after the handshake timeout and tries again.
+  CHECK(eventually([&] { return a.transport->stats().reconnects >= 3; }, 10000ms));
+  const auto asked = std::chrono::steady_clock::now();
+  auto join = Transport::request_join("127.0.0.1", port, JoinRequest{"test", "x", "127.0.0.1", 9, "", false}, 300ms);
+  const auto waited = std::chrono::steady_clock::now() - asked;
+  CHECK_FALSE(join.is_ok());
+  CHECK(waited < 3000ms);
+  const auto stopping = std::chrono::steady_clock::now();
+  a.transport->stop();
+  CHECK(std::chrono::steady_clock::now() - stopping < 2000ms);
 }
 
 }  // namespace
