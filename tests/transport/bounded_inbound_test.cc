@@ -242,7 +242,8 @@ TEST_CASE("inbound: unfinished huge frames claiming one peer's id hold the memor
   beast::error_code ec;
   big.ws.write_some(false, net::buffer(chunk.data(), 2 << 20), ec);
   CHECK(eventually([&] { return c.transport->stats().malformed_frames >= 1; }));
-  CHECK(c.transport->stats().connections_open == 0);
+  // The refusal is counted as the read fails; the connection is released once its last handler has run.
+  CHECK(eventually([&] { return c.transport->stats().connections_open == 0; }));
 }
 
 TEST_CASE("inbound: a removed peer's connection is closed at once, its unfinished frame with it",
