@@ -70,8 +70,14 @@ Status Sessions::decode(std::istream& in) {
       return bad("truncated session");
     }
     if (size > (64ull << 20)) return bad("implausible result size");
-    s.result.resize(size);
-    if (size > 0 && !in.read(s.result.data(), static_cast<std::streamsize>(size))) return bad("truncated result");
+    // Read in pieces: a damaged size claims up to 64 MiB, and memory should follow the bytes present, not the claim.
+    for (std::uint64_t left = size; left > 0;) {
+      const std::size_t piece = static_cast<std::size_t>(std::min<std::uint64_t>(left, 64 << 10));
+      const std::size_t at = s.result.size();
+      s.result.resize(at + piece);
+      if (!in.read(s.result.data() + at, static_cast<std::streamsize>(piece))) return bad("truncated result");
+      left -= piece;
+    }
     sessions.emplace(client, std::move(s));
   }
   sessions_ = std::move(sessions);

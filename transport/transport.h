@@ -37,6 +37,7 @@ struct PeerAddress {
   std::string name;
   std::string host;
   std::uint16_t port = 0;
+  bool operator==(const PeerAddress&) const = default;
 };
 
 // A peer asking to join the cluster (or, with leave, to be removed from it), and the answer.

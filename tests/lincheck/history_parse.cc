@@ -1,4 +1,6 @@
 // Readers and writers for the history formats the checker accepts.
+#include <charconv>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -91,6 +93,38 @@ bool read_edn_value(const std::string& s, std::size_t& pos, std::optional<std::s
   return true;
 }
 
+// A whole decimal number in [lo, hi], or nothing (no exceptions: the text comes from other tools).
+template <typename T>
+std::optional<T> parse_number(const std::string& text, T lo = std::numeric_limits<T>::min(),
+                              T hi = std::numeric_limits<T>::max()) {
+  T v{};
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi) return std::nullopt;
+  return v;
+}
+
+// A JSON integer field that fits T (a float, a string or an out-of-range number is refused, never converted).
+template <typename T>
+std::optional<T> json_integer(const nlohmann::json& j, const char* name) {
+  const auto it = j.find(name);
+  if (it == j.end() || !it->is_number_integer()) return std::nullopt;
+  if (it->is_number_unsigned()) {
+    const auto v = it->get<std::uint64_t>();
+    if (v > static_cast<std::uint64_t>(std::numeric_limits<T>::max())) return std::nullopt;
+    return static_cast<T>(v);
+  }
+  const auto v = it->get<std::int64_t>();
+  if (v < 0 && !std::numeric_limits<T>::is_signed) return std::nullopt;
+  if (v < static_cast<std::int64_t>(std::numeric_limits<T>::min()) ||
+      (v > 0 && static_cast<std::uint64_t>(v) > static_cast<std::uint64_t>(std::numeric_limits<T>::max()))) {
+    return std::nullopt;
+  }
+  return static_cast<T>(v);
+}
+
+// Keys and values are the clients' bytes: JSON cannot hold invalid UTF-8, so such bytes are written as U+FFFD.
+std::string dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
 std::string edn_field(const std::string& line, const std::string& name) {
   const auto at = line.find(name + " ");
   if (at == std::string::npos) return "";
@@ -141,7 +175,7 @@ Result<History> parse_jepsen_log(const std::string& text) {
         op.kind = OpKind::kCas;
         std::istringstream pair(value.size() > 2 ? value.substr(1, value.size() - 2) : "");
         std::string from, to;
-        if (value.front() != '[' || !(pair >> from >> to)) return parse_error(line_no, "cas value must be [from to]");
+        if (value.empty() || value.front() != '[' || !(pair >> from >> to)) return parse_error(line_no, "cas value must be [from to]");
         op.expected = from;
         op.value = to;
       } else {
@@ -183,7 +217,9 @@ Result<History> parse_edn_kv(const std::string& text) {
     if (pos == std::string::npos) return parse_error(line_no, "missing :value");
     pos += 7;
     if (!read_edn_value(line, pos, value)) return parse_error(line_no, "bad :value");
-    const int process = std::stoi(process_text);
+    const std::optional<int> process_number = parse_number<int>(process_text);
+    if (!process_number) return parse_error(line_no, "bad :process " + process_text);
+    const int process = *process_number;
     if (type == ":invoke") {
       Operation op;
       op.client = process;
@@ -214,14 +250,14 @@ Result<History> parse_edn_kv(const std::string& text) {
 std::string to_json_lines(const History& h) {
   std::string out;
   nlohmann::json header = {{"initial", h.initial ? nlohmann::json(*h.initial) : nlohmann::json(nullptr)}};
-  out += header.dump() + "\n";
+  out += dump(header) + "\n";
   for (const Operation& op : h.operations) {
     nlohmann::json j = {{"client", op.client}, {"key", op.key}, {"f", kind_name(op.kind)},
                         {"outcome", outcome_name(op.outcome)}, {"invoke", op.invoke}};
     j["value"] = op.value ? nlohmann::json(*op.value) : nlohmann::json(nullptr);
     if (op.expected) j["expected"] = *op.expected;
     if (op.complete != kNever) j["complete"] = op.complete;
-    out += j.dump() + "\n";
+    out += dump(j) + "\n";
   }
   return out;
 }
@@ -236,13 +272,19 @@ Result<History> parse_json_lines(const std::string& text) {
     if (trim(raw).empty()) continue;
     nlohmann::json j = nlohmann::json::parse(raw, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return parse_error(line_no, "not a JSON object");
-    if (j.contains("initial")) {
-      h.initial = j["initial"].is_null() ? std::nullopt : std::optional<std::string>(j["initial"].get<std::string>());
-      continue;
-    }
     try {
+      if (j.contains("initial")) {
+        h.initial = j["initial"].is_null() ? std::nullopt : std::optional<std::string>(j["initial"].get<std::string>());
+        continue;
+      }
       Operation op;
-      op.client = j.at("client").get<int>();
+      const std::optional<int> client = json_integer<int>(j, "client");
+      const std::optional<std::uint64_t> invoke = json_integer<std::uint64_t>(j, "invoke");
+      const std::optional<std::uint64_t> complete = json_integer<std::uint64_t>(j, "complete");
+      if (!client || !invoke || (j.contains("complete") && !complete)) {
+        return parse_error(line_no, "client, invoke and complete must be integers in range");
+      }
+      op.client = *client;
       op.key = j.at("key").get<std::string>();
       const std::string f = j.at("f").get<std::string>();
       const std::string outcome = j.at("outcome").get<std::string>();
@@ -254,8 +296,8 @@ Result<History> parse_json_lines(const std::string& text) {
       op.outcome = *result;
       if (!j.at("value").is_null()) op.value = j["value"].get<std::string>();
       if (j.contains("expected")) op.expected = j["expected"].get<std::string>();
-      op.invoke = j.at("invoke").get<std::uint64_t>();
-      op.complete = j.contains("complete") ? j["complete"].get<std::uint64_t>() : kNever;
+      op.invoke = *invoke;
+      op.complete = complete.value_or(kNever);
       h.operations.push_back(std::move(op));
     } catch (const nlohmann::json::exception& e) {
       return parse_error(line_no, e.what());
