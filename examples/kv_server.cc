@@ -170,6 +170,21 @@ int main(int argc, char** argv) {
   app.add_option("--peer-idle-timeout-ms", peer_idle_ms,
                  "close a silent Raft connection after this long (the same on every member)")
       ->check(CLI::Range(100, 3600000))->capture_default_str();
+  TlsOptions peer_tls;
+  bool insecure_transport = false;
+  auto* tls_ca = app.add_option("--peer-tls-ca", peer_tls.ca_file, "the cluster's CA certificate (PEM) for mutual TLS "
+                                                                    "between peers (scripts/make-certs.sh)")
+                     ->check(CLI::ExistingFile);
+  auto* tls_cert = app.add_option("--peer-tls-cert", peer_tls.cert_file,
+                                  "this peer's certificate (PEM), naming --name in its subjectAltName")
+                       ->check(CLI::ExistingFile);
+  auto* tls_key = app.add_option("--peer-tls-key", peer_tls.key_file, "its private key (PEM)")->check(CLI::ExistingFile);
+  tls_ca->needs(tls_cert)->needs(tls_key);
+  tls_cert->needs(tls_ca)->needs(tls_key);
+  tls_key->needs(tls_ca)->needs(tls_cert);
+  app.add_flag("--insecure-transport", insecure_transport,
+               "plaintext between peers: anyone who reaches the Raft port can act as a member (loopback tests only)")
+      ->excludes(tls_ca)->excludes(tls_cert)->excludes(tls_key);
   app.add_option("--unsafe-local-reads", unsafe_local_reads, "FOR TESTS: reads without ReadIndex (a deliberate bug)")
       ->check(CLI::IsMember({"yes", "no"}));
   app.add_option("--unsafe-no-sync", unsafe_no_sync, "FOR TESTS: acknowledge log writes before fsync (a deliberate bug)")
@@ -205,12 +220,21 @@ int main(int argc, char** argv) {
     if (unsafe_no_sync == "yes" && engine != "rocksdb") {
       throw CLI::ValidationError("--unsafe-no-sync", "exists for --engine rocksdb only");
     }
+    if (peer_tls.ca_file.empty() && !insecure_transport) {
+      throw CLI::RequiredError("--peer-tls-ca/--peer-tls-cert/--peer-tls-key (or --insecure-transport)");
+    }
     check_can_listen(joining ? "--raft" : "--members", o.host, o.port);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);  // prints the help, or the error naming the flag
     return code == 0 ? 0 : 2;
   }
 
+  if (insecure_transport) {
+    std::fprintf(stderr, "kv_server: WARNING: --insecure-transport: the Raft port is plaintext and unauthenticated; "
+                         "anyone who can reach it can act as a member of the cluster\n");
+  } else {
+    o.peer_tls = peer_tls;
+  }
   api_options.redirect_307 = follower_redirect == "307";
   o.peer_handshake_timeout = std::chrono::milliseconds(peer_handshake_ms);
   o.peer_idle_timeout = std::chrono::milliseconds(peer_idle_ms);

@@ -233,6 +233,7 @@ Status RaftPeer::boot() {
   t.max_connections_per_source = options_.peer_max_connections_per_source;
   t.handshake_timeout = options_.peer_handshake_timeout;
   t.idle_timeout = options_.peer_idle_timeout;
+  t.tls = options_.peer_tls;
   t.on_join = [this](const JoinRequest& request) { return answer_join(request); };
   t.admit_unknown = [this](const PeerAddress& peer) { return admit_unknown_peer(peer); };
   auto transport = Transport::start(t, [this](Message m) {

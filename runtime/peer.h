@@ -103,8 +103,6 @@ struct PeerOptions {
   // fast or slow, jumps ahead, or stalls — by tests and the Jepsen harness (kv_server --timer-clock-file); safety
   // must not depend on it (ReadIndex reads do not; lease reads assume bounded drift, see ReadMode).
   std::function<std::chrono::steady_clock::time_point()> timer_clock;
-  // Requests accepted but not yet answered; beyond it write() and read() answer kUnavailable ("overloaded") at
-  // once, so clients sending faster than the cluster commits cannot grow the peer's memory without bound.
   // The peer port's inbound limits (TransportOptions; docs/security.md): connections open in total and from one
   // address, the time a connection may take to say hello, and the silence after which it is closed. Every member
   // of a cluster should use the same idle timeout: senders keep connections alive at a third of their own.
@@ -112,6 +110,11 @@ struct PeerOptions {
   std::size_t peer_max_connections_per_source = 32;
   std::chrono::milliseconds peer_handshake_timeout{5000};
   std::chrono::milliseconds peer_idle_timeout{30000};
+  // Mutual TLS between peers, join requests included (TlsOptions: the cluster's CA, and this peer's certificate,
+  // which must name `name`). Unset: plaintext, for loopback tests or a network only members can reach.
+  std::optional<TlsOptions> peer_tls;
+  // Requests accepted but not yet answered; beyond it write() and read() answer kUnavailable ("overloaded") at
+  // once, so clients sending faster than the cluster commits cannot grow the peer's memory without bound.
   std::size_t max_pending_requests = 10000;
   std::size_t max_sessions = 100000;  // client sessions remembered for deduplication (least recently used go)
   int election_ticks = 20;

@@ -53,7 +53,8 @@ Result<JoinReply> RaftPeer::join_cluster() {
   const auto deadline = std::chrono::steady_clock::now() + options_.join_timeout;
   Status last(ErrorCode::kUnavailable, "no answer");
   while (std::chrono::steady_clock::now() < deadline) {
-    Result<JoinReply> r = Transport::request_join(host, port, request, std::chrono::milliseconds(20000));
+    Result<JoinReply> r =
+        Transport::request_join(host, port, request, std::chrono::milliseconds(20000), options_.peer_tls);
     if (r.is_ok() && r.value().ok) return r;
     if (r.is_ok()) {
       last = Status(ErrorCode::kUnavailable, r.value().error);
@@ -219,14 +220,14 @@ std::future<Result<std::string>> RaftPeer::leave() {
   // ends, which can take minutes. The helper holds nothing of this peer but shared flags.
   auto promise = std::make_shared<std::promise<Result<std::string>>>();
   std::future<Result<std::string>> future = promise->get_future();
-  auto ask = [candidates, request, member = member_, left = left_]() -> Result<std::string> {
+  auto ask = [candidates, request, tls = options_.peer_tls, member = member_, left = left_]() -> Result<std::string> {
     Status last(ErrorCode::kUnavailable, "no member to ask");
     for (int round = 0; round < 20; ++round) {
       for (const MemberRecord& m : candidates) {
         std::string host = m.address.host;
         std::uint16_t port = m.address.port;
         for (int hop = 0; hop < 3; ++hop) {
-          Result<JoinReply> r = Transport::request_join(host, port, request, std::chrono::milliseconds(20000));
+          Result<JoinReply> r = Transport::request_join(host, port, request, std::chrono::milliseconds(20000), tls);
           if (r.is_ok() && r.value().ok) {
             *left = true;
             *member = false;

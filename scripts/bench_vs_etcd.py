@@ -86,7 +86,8 @@ class KvCluster(Processes):
         spec = ",".join("%d=n%d@127.0.0.1:%d/127.0.0.1:%d" % (i + 1, i + 1, free_port(), self.http[i]) for i in range(3))
         binary = os.path.join(build, "examples", "kv_server")
         self.procs = [subprocess.Popen([binary, "--name", "n%d" % (i + 1), "--members", spec, "--data",
-                                        os.path.join(work, "kv%d" % i), "--snapshot-entries", "1000000"],
+                                        os.path.join(work, "kv%d" % i), "--snapshot-entries", "1000000",
+                                        "--insecure-transport"],
                                        stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "kv%d.log" % i), "wb"))
                       for i in range(3)]
         self.leader = None

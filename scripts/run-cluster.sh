@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's run command: on a fresh Debian 12 machine, installs what is needed, builds, starts a local 3-node
-# cluster of the key-value server (one process per peer, RocksDB logs in a temporary directory, all on 127.0.0.1),
+# cluster of the key-value server (one process per peer, RocksDB logs in a temporary directory, all on 127.0.0.1,
+# mutual TLS between the peers with certificates from scripts/make-certs.sh),
 # runs the original README's script against it over the real network — write, read, a missing key, stop the
 # leader, a new leader elected, read again — then writes enough for the others to snapshot and compact, restarts the
 # old leader and shows it catching up by snapshot; a fourth peer joins the running cluster and leaves again; printing
@@ -44,9 +45,14 @@ done
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Mutual TLS between peers: a development CA and a certificate per peer (scripts/make-certs.sh).
+./scripts/make-certs.sh "$work/certs" peer1 peer2 peer3 peer4 >/dev/null
+tls() { echo --peer-tls-ca "$work/certs/ca.pem" --peer-tls-cert "$work/certs/$1.pem" --peer-tls-key "$work/certs/$1.key"; }
+
 start_peer() {  # small snapshot thresholds, so this short run shows snapshots and compaction
+  # shellcheck disable=SC2046  # tls prints flags and paths without spaces
   "$server" --name "peer$1" --members "$members" --data "$work/peer$1" --snapshot-entries 20 --trailing-entries 5 \
-    >>"$work/peer$1.log" 2>&1 &
+    $(tls "peer$1") >>"$work/peer$1.log" 2>&1 &
   pids[$1]=$!
   echo "peer$1: pid ${pids[$1]}, HTTP 127.0.0.1:${httpport[$1]}"
 }
@@ -134,7 +140,7 @@ for i in 1 2 3; do "$client" --server "127.0.0.1:${httpport[$i]}" status; done
 
 step "peer4 joins the running cluster through peer1 (kv_server --join): added as a learner, caught up, promoted"
 "$server" --name peer4 --join "127.0.0.1:${ports[0]}" --raft "127.0.0.1:${ports[6]}" --http "127.0.0.1:${ports[7]}" \
-  --data "$work/peer4" --snapshot-entries 20 --trailing-entries 5 >>"$work/peer4.log" 2>&1 &
+  --data "$work/peer4" --snapshot-entries 20 --trailing-entries 5 $(tls peer4) >>"$work/peer4.log" 2>&1 &
 pids[4]=$!
 httpport[4]=${ports[7]}
 joined=""

@@ -8,13 +8,17 @@
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+
+#include "transport/tls.h"
 
 namespace raftkit::transport_internal {
 namespace {
@@ -68,14 +72,22 @@ class RefusalLog {
   std::unordered_map<std::string, Entry> sources_;
 };
 
-class Session;
+// What the listener keeps of a session, whichever stream (plain or TLS) it runs on.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  virtual ~Session() = default;
+  virtual void start() = 0;
+  // Closes the connection at once (no close handshake: a peer that only writes would never answer one).
+  virtual void cut() = 0;
+  virtual void finish_join(std::string reply) = 0;
+};
 
 }  // namespace
 
 struct InboundListener::Impl {
-  Impl(InboundLimits l, InboundHandlers h)
-      : limits(l), handlers(std::move(h)), refusals(handlers.log), work(net::make_work_guard(ioc)), acceptor(ioc),
-        retry_accept(ioc) {}
+  Impl(InboundLimits l, InboundHandlers h, std::shared_ptr<TlsContexts> t)
+      : limits(l), handlers(std::move(h)), refusals(handlers.log), tls(std::move(t)), work(net::make_work_guard(ioc)),
+        acceptor(ioc), retry_accept(ioc) {}
 
   void accept();
   void on_accept(beast::error_code ec, tcp::socket socket);
@@ -91,6 +103,7 @@ struct InboundListener::Impl {
   InboundLimits limits;
   InboundHandlers handlers;
   RefusalLog refusals;
+  std::shared_ptr<TlsContexts> tls;  // null: plaintext
   std::atomic<bool> stopping{false};
   std::uint16_t bound_port = 0;
 
@@ -123,15 +136,25 @@ struct InboundListener::Impl {
 
 namespace {
 
-// One inbound connection: the WebSocket upgrade, the first frame (a hello or a join request), then batches.
-class Session : public std::enable_shared_from_this<Session> {
+// One inbound connection: the TLS handshake (with kTls), the WebSocket upgrade, the first frame (a hello or a join
+// request), then batches.
+template <bool kTls>
+class SessionOn final : public Session {
  public:
-  Session(InboundListener::Impl& owner, tcp::socket socket, std::string source)
+  using Stream = std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+
+  SessionOn(InboundListener::Impl& owner, tcp::socket socket, std::string source)
+    requires(!kTls)
       : owner_(owner), ws_(std::move(socket)), source_(std::move(source)), buffer_(kFirstFrameMax),
         deadline_(owner.ioc) {}
-  ~Session() { owner_.release_connection(source_, this); }
+  SessionOn(InboundListener::Impl& owner, tcp::socket socket, std::string source,
+            std::shared_ptr<net::ssl::context> context)
+    requires(kTls)
+      : owner_(owner), context_(std::move(context)), ws_(std::move(socket), *context_), source_(std::move(source)),
+        buffer_(kFirstFrameMax), deadline_(owner.ioc) {}
+  ~SessionOn() override { owner_.release_connection(source_, this); }
 
-  void start() {
+  void start() override {
     ws_.binary(true);
     ws_.read_message_max(kFirstFrameMax);
     websocket::stream_base::timeout timeouts;
@@ -142,20 +165,30 @@ class Session : public std::enable_shared_from_this<Session> {
     // The upgrade and the first frame together get handshake_timeout (Beast's own covers only the upgrade, and its
     // idle timeout would let a slow sender dribble a hello for ever).
     deadline_.expires_after(owner_.limits.handshake_timeout);
-    deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    deadline_.async_wait([self = self_()](beast::error_code ec) {
       if (ec || self->from_ != kNoNode || self->joining_ || self->refused_ || self->closed_) return;
       self->owner_.count(&InboundStats::handshake_timeouts);
       self->owner_.refusals.note(self->source_, "no hello within the handshake timeout");
       self->cut();
     });
-    ws_.async_accept([self = shared_from_this()](beast::error_code ec) {
-      if (ec) return self->cut();
-      self->ws_.async_read(self->buffer_, [self](beast::error_code e, std::size_t) { self->on_first_frame(e); });
-    });
+    if constexpr (kTls) {
+      ws_.next_layer().async_handshake(net::ssl::stream_base::server, [self = self_()](beast::error_code ec) {
+        if (self->closed_) return;
+        if (ec) {
+          self->owner_.count(&InboundStats::tls_handshake_failures);
+          self->owner_.refusals.note(self->source_, "TLS handshake failed: " + ec.message());
+          self->refused_ = true;  // not a timeout, whatever the deadline sees
+          return self->cut();
+        }
+        self->names_ = certificate_names(self->ws_.next_layer().native_handle());
+        self->upgrade();
+      });
+    } else {
+      upgrade();
+    }
   }
 
-  // Closes the connection at once (no close handshake: a peer that only writes would never answer one).
-  void cut() {
+  void cut() override {
     if (closed_) return;
     closed_ = true;
     deadline_.cancel();
@@ -164,16 +197,34 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::get_lowest_layer(ws_).close();
   }
 
-  void finish_join(std::string reply) {
+  void finish_join(std::string reply) override {
     if (closed_) return;
     out_ = std::move(reply);
-    ws_.async_write(net::buffer(out_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    ws_.async_write(net::buffer(out_), [self = self_()](beast::error_code ec, std::size_t) {
       if (ec) return self->cut();
       self->ws_.async_close(websocket::close_code::normal, [self](beast::error_code) { self->cut(); });
     });
   }
 
  private:
+  std::shared_ptr<SessionOn> self_() { return std::static_pointer_cast<SessionOn>(shared_from_this()); }
+
+  void upgrade() {
+    ws_.async_accept([self = self_()](beast::error_code ec) {
+      if (ec) return self->cut();
+      self->ws_.async_read(self->buffer_, [self](beast::error_code e, std::size_t) { self->on_first_frame(e); });
+    });
+  }
+
+  // With TLS, whether the certificate names `name`; if not, the mismatch is counted and logged.
+  bool certified(const std::string& name, const char* what) {
+    if (!kTls || certificate_names_include(names_, name)) return true;
+    owner_.count(&InboundStats::identity_mismatches);
+    owner_.refusals.note(source_, std::string(what) + " names '" + name + "' but the certificate names " +
+                                      describe_names(names_));
+    return false;
+  }
+
   std::string_view received() const {
     return {static_cast<const char*>(buffer_.data().data()), buffer_.size()};
   }
@@ -188,7 +239,17 @@ class Session : public std::enable_shared_from_this<Session> {
       return cut();
     }
     auto frame = wire::decode_frame(received(), kFirstFrameMax);
-    if (frame.is_ok() && frame.value().type == wire::FrameType::kJoin) return queue_join(frame.value().payload);
+    if (frame.is_ok() && frame.value().type == wire::FrameType::kJoin) {
+      // A joining (or leaving) peer speaks for the name its certificate gives it, and no other.
+      if (auto join = wire::decode_join(frame.value().payload); join.is_ok() && !certified(join.value().name, "join")) {
+        joining_ = true;
+        deadline_.cancel();
+        JoinReply refused;
+        refused.error = "the certificate does not name '" + join.value().name + "'";
+        return finish_join(wire::encode_join_reply(refused));
+      }
+      return queue_join(frame.value().payload);
+    }
     Result<wire::Hello> hello =
         !frame.is_ok() ? Result<wire::Hello>(frame.status())
         : frame.value().type != wire::FrameType::kHello
@@ -197,6 +258,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!hello.is_ok()) {
       owner_.count(&InboundStats::malformed_frames);
       return refuse(hello.status().message());
+    }
+    if (!certified(hello.value().from_name, "hello")) {
+      return refuse("the certificate does not name '" + hello.value().from_name + "'");
     }
     std::string reason = owner_.handlers.on_hello(hello.value(), source_);
     if (!reason.empty()) return refuse(reason);
@@ -209,7 +273,7 @@ class Session : public std::enable_shared_from_this<Session> {
     owner_.refusals.note(source_, reason);
     deadline_.cancel();
     out_ = wire::encode_refusal(reason);
-    ws_.async_write(net::buffer(out_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    ws_.async_write(net::buffer(out_), [self = self_()](beast::error_code ec, std::size_t) {
       if (ec) return self->cut();
       self->ws_.async_close(websocket::close_code::policy_error, [self](beast::error_code) { self->cut(); });
     });
@@ -229,7 +293,7 @@ class Session : public std::enable_shared_from_this<Session> {
     {
       std::lock_guard<std::mutex> lock(owner_.jobs_mu);
       if (owner_.jobs.size() < owner_.limits.max_pending_joins) {
-        owner_.jobs.push_back({shared_from_this(), std::string(payload)});
+        owner_.jobs.push_back({self_(), std::string(payload)});
         owner_.jobs_cv.notify_one();
         return;
       }
@@ -255,7 +319,7 @@ class Session : public std::enable_shared_from_this<Session> {
     ws_.read_message_max(owner_.limits.max_frame_bytes + wire::kFrameHeader);
     buffer_ = beast::flat_buffer(owner_.limits.max_frame_bytes + wire::kFrameHeader);
     out_ = wire::encode_welcome();
-    ws_.async_write(net::buffer(out_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    ws_.async_write(net::buffer(out_), [self = self_()](beast::error_code ec, std::size_t) {
       if (ec) return self->cut();
       self->read_batch();
     });
@@ -263,7 +327,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read_batch() {
     if (closed_) return;
-    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_batch(ec); });
+    ws_.async_read(buffer_, [self = self_()](beast::error_code ec, std::size_t) { self->on_batch(ec); });
   }
 
   void on_batch(beast::error_code ec) {
@@ -308,11 +372,13 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   InboundListener::Impl& owner_;
-  websocket::stream<beast::tcp_stream> ws_;
+  std::shared_ptr<net::ssl::context> context_;  // with TLS: the context this connection was opened with
+  websocket::stream<Stream> ws_;
   const std::string source_;
   beast::flat_buffer buffer_;
   net::steady_timer deadline_;
   std::string out_;  // what an async write in progress sends
+  std::vector<std::string> names_;  // with TLS: the DNS names of the client certificate
   NodeId from_ = kNoNode;
   bool joining_ = false;
   bool refused_ = false;
@@ -368,7 +434,12 @@ void InboundListener::Impl::on_accept(beast::error_code ec, tcp::socket socket) 
   std::string source = ignored ? std::string("?") : remote.address().to_string();
   if (admit_connection(source)) {
     socket.set_option(tcp::no_delay(true), ignored);  // Raft messages are small and latency-bound
-    auto session = std::make_shared<Session>(*this, std::move(socket), std::move(source));
+    std::shared_ptr<Session> session;
+    if (tls) {
+      session = std::make_shared<SessionOn<true>>(*this, std::move(socket), std::move(source), tls->current());
+    } else {
+      session = std::make_shared<SessionOn<false>>(*this, std::move(socket), std::move(source));
+    }
     {
       std::lock_guard<std::mutex> lock(conn_mu);
       live[session.get()] = session;
@@ -401,8 +472,9 @@ InboundListener::InboundListener(std::unique_ptr<Impl> impl) : impl_(std::move(i
 InboundListener::~InboundListener() { stop(); }
 
 Result<std::unique_ptr<InboundListener>> InboundListener::start(const std::string& host, std::uint16_t port,
-                                                                InboundLimits limits, InboundHandlers handlers) {
-  auto impl = std::make_unique<Impl>(limits, std::move(handlers));
+                                                                InboundLimits limits, InboundHandlers handlers,
+                                                                std::shared_ptr<TlsContexts> tls) {
+  auto impl = std::make_unique<Impl>(limits, std::move(handlers), std::move(tls));
   beast::error_code ec;
   const auto address = net::ip::make_address(host, ec);
   if (ec) return Status(ErrorCode::kInvalidArgument, "listen address " + host + ": " + ec.message());

@@ -11,6 +11,9 @@
 // peers times `max_frame_bytes`. Join requests are answered by one join thread, one at a time, with at most
 // `max_pending_joins` waiting; beyond that they are refused as busy.
 //
+// With TLS, the TLS handshake is part of the handshake timeout, and a hello or join request must name a peer that
+// the client certificate names (transport/tls.h); without, anyone who reaches the port may claim any name.
+//
 // Every refusal is counted (InboundStats) and reported through `log`, at most once per source address per minute
 // (with the count of the refusals from that source not reported individually).
 #pragma once
@@ -63,13 +66,18 @@ struct InboundStats {
   std::uint64_t replaced = 0;             // connections replaced by a newer one from the same peer
   std::uint64_t joins_refused_busy = 0;
   std::uint64_t messages_received = 0;
+  std::uint64_t tls_handshake_failures = 0;
+  std::uint64_t identity_mismatches = 0;  // a hello or join request naming someone the certificate does not
 };
+
+class TlsContexts;
 
 class InboundListener {
  public:
-  // Binds host:port (0: any free port) and starts the I/O and join threads.
+  // Binds host:port (0: any free port) and starts the I/O and join threads. `tls` null: plaintext.
   static Result<std::unique_ptr<InboundListener>> start(const std::string& host, std::uint16_t port,
-                                                        InboundLimits limits, InboundHandlers handlers);
+                                                        InboundLimits limits, InboundHandlers handlers,
+                                                        std::shared_ptr<TlsContexts> tls);
   ~InboundListener();
   InboundListener(const InboundListener&) = delete;
   InboundListener& operator=(const InboundListener&) = delete;

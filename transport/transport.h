@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,6 +60,17 @@ struct JoinReply {
   std::vector<PeerAddress> members;  // every member's address, the joining peer included
 };
 
+// Mutual TLS on the peer port (docs/security.md). Every peer presents a certificate signed by the cluster's CA whose
+// subjectAltName holds its peer name as a DNS name; a hello or join request naming anyone else is refused, and a
+// peer dialled checks that the certificate it is shown names the peer it meant to reach. TLS 1.2 or later. The
+// files are read again when they change (checked at most once a second), so certificates rotate without a
+// restart; connections already open keep the certificate they were opened with.
+struct TlsOptions {
+  std::string ca_file;    // PEM: the cluster's CA, to which every peer's certificate must chain
+  std::string cert_file;  // PEM: this peer's certificate (and any intermediates), naming self_name
+  std::string key_file;   // PEM: its private key
+};
+
 struct TransportOptions {
   std::string cluster;
   NodeId self = kNoNode;
@@ -86,6 +98,9 @@ struct TransportOptions {
   // admits it — it joins the list until the next set_peers, so it can be answered. A peer that missed a membership
   // change needs this to hear from a member added meanwhile (possibly the leader). Unset: unknown peers are refused.
   std::function<bool(const PeerAddress&)> admit_unknown;
+  // Unset: plaintext, which anyone who reaches the port can impersonate a member on (loopback tests, or a
+  // network only members reach).
+  std::optional<TlsOptions> tls;
 };
 
 struct TransportStats {
@@ -103,6 +118,8 @@ struct TransportStats {
   std::uint64_t refusals_received = 0;    // our hellos a peer refused
   std::uint64_t malformed_frames = 0;
   std::uint64_t reconnects = 0;
+  std::uint64_t tls_handshake_failures = 0;  // inbound and outbound: no certificate, another CA, expired, ...
+  std::uint64_t identity_mismatches = 0;     // inbound hellos and join requests naming someone their certificate does not
 };
 
 class Transport {
@@ -123,9 +140,10 @@ class Transport {
   virtual void stop() = 0;
 
   // Sends one join request to host:port and waits for the answer: everything, connecting included, within
-  // `timeout`.
+  // `timeout`. With `tls`, over mutual TLS: the certificate must name request.name, and the answering peer's must
+  // chain to the same CA.
   static Result<JoinReply> request_join(const std::string& host, std::uint16_t port, const JoinRequest& request,
-                                        std::chrono::milliseconds timeout);
+                                        std::chrono::milliseconds timeout, const std::optional<TlsOptions>& tls = {});
 };
 
 }  // namespace raftkit

@@ -3,7 +3,9 @@
 // without a bound. Outbound, each peer has a writer thread: their number is the number of peers, which this node
 // chooses. Opening a connection (TCP, upgrade, hello, welcome) runs asynchronously on the writer's own io_context
 // within the handshake timeout, so a peer that accepts and then says nothing cannot hold a writer; after that the
-// writer makes synchronous writes, and stop() unblocks one by shutting its socket down.
+// writer makes synchronous writes, and stop() unblocks one by shutting its socket down. With TLS (transport/tls.h)
+// both directions run over mutually authenticated TLS; the writer checks that the peer it dials shows a certificate
+// naming that peer.
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -12,7 +14,9 @@
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -21,6 +25,7 @@
 #include <thread>
 
 #include "transport/inbound.h"
+#include "transport/tls.h"
 #include "transport/transport.h"
 #include "transport/wire.h"
 
@@ -31,7 +36,7 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
-using Socket = websocket::stream<tcp::socket>;
+using TlsSocket = net::ssl::stream<tcp::socket>;
 
 std::size_t message_bytes(const Message& m) {
   std::size_t n = 128 + m.data.size();
@@ -53,8 +58,22 @@ void run_within(net::io_context& ioc, tcp::socket& socket, std::chrono::millisec
   }
 }
 
+std::chrono::milliseconds time_left(std::chrono::steady_clock::time_point deadline) {
+  return std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                    deadline - std::chrono::steady_clock::now()));
+}
+
+// The TLS handshake as a client, within `timeout`.
+beast::error_code tls_handshake(net::io_context& ioc, TlsSocket& stream, std::chrono::milliseconds timeout) {
+  beast::error_code result = net::error::timed_out;
+  stream.async_handshake(net::ssl::stream_base::client, [&](beast::error_code ec) { result = ec; });
+  run_within(ioc, stream.next_layer(), timeout);
+  return result;
+}
+
 // Upgrades `ws` to WebSocket, sends `first` and reads the one frame that answers it into `reply`, within `timeout`.
-beast::error_code exchange_first_frames(net::io_context& ioc, Socket& ws, const std::string& host_header,
+template <class WebSocket>
+beast::error_code exchange_first_frames(net::io_context& ioc, WebSocket& ws, const std::string& host_header,
                                         const std::string& first, beast::flat_buffer& reply,
                                         std::chrono::milliseconds timeout) {
   beast::error_code result = net::error::timed_out;
@@ -71,8 +90,65 @@ beast::error_code exchange_first_frames(net::io_context& ioc, Socket& ws, const 
       ws.async_read(reply, [&](beast::error_code read, std::size_t) { result = read; });
     });
   });
-  run_within(ioc, ws.next_layer(), timeout);
+  run_within(ioc, beast::get_lowest_layer(ws), timeout);
   return result;
+}
+
+// An open outbound connection, plain or TLS: its writer only writes whole frames to it, synchronously.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual beast::error_code write(const std::string& frame) = 0;
+  virtual tcp::socket& socket() = 0;
+  // The TLS handshake (a failed one sets tls_failed), the upgrade, `first` sent and the frame answering it read
+  // into `reply` (at most its max_size()), all before `deadline`.
+  virtual beast::error_code open(net::io_context& ioc, const std::string& host_header, const std::string& first,
+                                 beast::flat_buffer& reply, std::chrono::steady_clock::time_point deadline,
+                                 bool& tls_failed) = 0;
+};
+
+template <class Stream>
+class ConnectionOver final : public Connection {
+ public:
+  template <typename... Args>
+  explicit ConnectionOver(std::shared_ptr<net::ssl::context> context, Args&&... args)
+      : context_(std::move(context)), ws_(std::forward<Args>(args)...) {
+    ws_.binary(true);
+  }
+  websocket::stream<Stream>& ws() { return ws_; }
+  beast::error_code write(const std::string& frame) override {
+    beast::error_code ec;
+    ws_.write(net::buffer(frame), ec);
+    return ec;
+  }
+  tcp::socket& socket() override { return beast::get_lowest_layer(ws_); }
+  beast::error_code open(net::io_context& ioc, const std::string& host_header, const std::string& first,
+                         beast::flat_buffer& reply, std::chrono::steady_clock::time_point deadline,
+                         bool& tls_failed) override {
+    ws_.read_message_max(reply.max_size());
+    if constexpr (std::is_same_v<Stream, TlsSocket>) {
+      if (beast::error_code ec = tls_handshake(ioc, ws_.next_layer(), time_left(deadline))) {
+        tls_failed = true;
+        return ec;
+      }
+    }
+    return exchange_first_frames(ioc, ws_, host_header, first, reply, time_left(deadline));
+  }
+
+ private:
+  std::shared_ptr<net::ssl::context> context_;  // with TLS: outlives the stream that uses it
+  websocket::stream<Stream> ws_;
+};
+
+// A connection over `socket`: plain without a context; with one, TLS that accepts only a certificate naming
+// `expected_name` (any name, when empty: a join request does not know whom it reaches).
+std::unique_ptr<Connection> make_connection(tcp::socket socket, std::shared_ptr<net::ssl::context> context,
+                                            const std::string& expected_name) {
+  if (!context) return std::make_unique<ConnectionOver<tcp::socket>>(nullptr, std::move(socket));
+  net::ssl::context& ctx = *context;
+  auto c = std::make_unique<ConnectionOver<TlsSocket>>(std::move(context), std::move(socket), ctx);
+  if (!expected_name.empty()) c->ws().next_layer().set_verify_callback(net::ssl::host_name_verification(expected_name));
+  return c;
 }
 
 class WebSocketTransport final : public Transport {
@@ -103,7 +179,7 @@ class WebSocketTransport final : public Transport {
 
   std::string on_hello(const wire::Hello& hello, const std::string& source);
   void write_loop(Outbound& peer);
-  bool connect(Outbound& peer, std::unique_ptr<Socket>& ws);
+  bool connect(Outbound& peer, std::unique_ptr<Connection>& connection);
   std::optional<PeerAddress> peer(NodeId id) const;
   void start_outbound(const PeerAddress& p);  // peers_mu_ held
   std::string answer_join(std::string_view payload);
@@ -115,6 +191,7 @@ class WebSocketTransport final : public Transport {
   Receiver receiver_;
   std::uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
+  std::shared_ptr<transport_internal::TlsContexts> tls_;  // null: plaintext
   std::unique_ptr<transport_internal::InboundListener> inbound_;
   mutable std::mutex peers_mu_;  // options_.peers and outbound_ change with the membership
   std::map<NodeId, std::unique_ptr<Outbound>> outbound_;
@@ -190,8 +267,15 @@ Status WebSocketTransport::listen() {
   };
   handlers.answer_join = [this](std::string_view payload) { return answer_join(payload); };
   handlers.log = [this](const std::string& line) { log(line); };
+  if (options_.tls) {
+    auto tls = transport_internal::TlsContexts::load(*options_.tls, [this](const std::string& line) { log(line); });
+    if (!tls.is_ok()) return tls.status();
+    tls_ = std::move(tls).value();
+  } else {
+    log("plaintext peer port: anyone who can reach it can act as a member (docs/security.md)");
+  }
   auto listener = transport_internal::InboundListener::start(options_.listen_host, options_.listen_port, limits,
-                                                             std::move(handlers));
+                                                             std::move(handlers), tls_);
   if (!listener.is_ok()) return listener.status();
   inbound_ = std::move(listener).value();
   port_ = inbound_->port();
@@ -256,7 +340,7 @@ std::string WebSocketTransport::answer_join(std::string_view payload) {
   return wire::encode_join_reply(reply);
 }
 
-bool WebSocketTransport::connect(Outbound& peer, std::unique_ptr<Socket>& ws) {
+bool WebSocketTransport::connect(Outbound& peer, std::unique_ptr<Connection>& connection) {
   const std::chrono::milliseconds timeout = options_.handshake_timeout;
   beast::error_code ec;
   tcp::resolver resolver(peer.ioc);
@@ -291,16 +375,19 @@ bool WebSocketTransport::connect(Outbound& peer, std::unique_ptr<Socket>& ws) {
   }
   if (ec || !socket.is_open()) return false;
   socket.set_option(tcp::no_delay(true), ec);
-  ws = std::make_unique<Socket>(std::move(socket));
-  ws->binary(true);
-  ws->read_message_max(64 * 1024);
+  connection = make_connection(std::move(socket), tls_ ? tls_->current() : nullptr, peer.address.name);
   const bool listens_everywhere = net::ip::make_address(options_.listen_host, ec).is_unspecified() || ec;
   const std::string hello = wire::encode_hello(wire::Hello{options_.cluster, options_.self, options_.self_name,
                                                            peer.address.id, listens_everywhere ? "" : options_.listen_host,
                                                            port_});
   beast::flat_buffer buffer(64 * 1024);
-  ec = exchange_first_frames(peer.ioc, *ws, peer.address.host + ":" + std::to_string(peer.address.port), hello,
-                             buffer, timeout);
+  bool tls_failed = false;
+  ec = connection->open(peer.ioc, peer.address.host + ":" + std::to_string(peer.address.port), hello, buffer,
+                        std::chrono::steady_clock::now() + timeout, tls_failed);
+  if (tls_failed) {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    ++stats_.tls_handshake_failures;
+  }
   if (ec) return false;
   auto frame = wire::decode_frame(beast::buffers_to_string(buffer.data()), 64 * 1024);
   if (frame.is_ok() && frame.value().type == wire::FrameType::kWelcome) return true;
@@ -310,7 +397,7 @@ bool WebSocketTransport::connect(Outbound& peer, std::unique_ptr<Socket>& ws) {
 }
 
 void WebSocketTransport::write_loop(Outbound& peer) {
-  std::unique_ptr<Socket> ws;
+  std::unique_ptr<Connection> ws;
   auto backoff = options_.reconnect_min;
   bool connected = false;
   bool first_attempt = true;
@@ -353,9 +440,7 @@ void WebSocketTransport::write_loop(Outbound& peer) {
     const auto now = std::chrono::steady_clock::now();
     if (batch.empty() && now - last_write < options_.idle_timeout / 3) continue;
     last_write = now;
-    beast::error_code ec;
-    ws->write(net::buffer(wire::encode_batch(batch)), ec);
-    if (ec) {
+    if (beast::error_code ec = ws->write(wire::encode_batch(batch))) {
       // The batch is lost with the connection; Raft retransmits what matters.
       connected = false;
       continue;
@@ -369,7 +454,7 @@ void WebSocketTransport::write_loop(Outbound& peer) {
   peer.socket_fd = -1;
   if (ws) {
     beast::error_code ignored;
-    ws->next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+    ws->socket().shutdown(tcp::socket::shutdown_both, ignored);
   }
 }
 
@@ -411,6 +496,8 @@ TransportStats WebSocketTransport::stats() const {
     s.connections_replaced = in.replaced;
     s.joins_refused_busy = in.joins_refused_busy;
     s.malformed_frames = in.malformed_frames;
+    s.tls_handshake_failures += in.tls_handshake_failures;
+    s.identity_mismatches = in.identity_mismatches;
   }
   return s;
 }
@@ -440,7 +527,13 @@ void WebSocketTransport::stop() {
 }  // namespace
 
 Result<JoinReply> Transport::request_join(const std::string& host, std::uint16_t port, const JoinRequest& request,
-                                          std::chrono::milliseconds timeout) {
+                                          std::chrono::milliseconds timeout, const std::optional<TlsOptions>& tls) {
+  std::shared_ptr<net::ssl::context> context;
+  if (tls) {
+    auto contexts = transport_internal::TlsContexts::load(*tls, nullptr);
+    if (!contexts.is_ok()) return contexts.status();
+    context = contexts.value()->current();
+  }
   const std::string where = host + ":" + std::to_string(port);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   net::io_context ioc;
@@ -454,15 +547,15 @@ Result<JoinReply> Transport::request_join(const std::string& host, std::uint16_t
   run_within(ioc, socket, timeout);
   if (ec == net::error::operation_aborted) ec = net::error::timed_out;
   if (ec) return Status(ErrorCode::kUnavailable, "cannot connect to " + where + ": " + ec.message());
-  Socket ws(std::move(socket));
-  ws.binary(true);
-  ws.read_message_max(1 << 20);
+  std::unique_ptr<Connection> connection = make_connection(std::move(socket), std::move(context), "");
   beast::flat_buffer buffer(1 << 20);
-  const auto left = std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                               deadline - std::chrono::steady_clock::now()));
-  ec = exchange_first_frames(ioc, ws, where, wire::encode_join(request), buffer, left);
+  bool tls_failed = false;
+  ec = connection->open(ioc, where, wire::encode_join(request), buffer, deadline, tls_failed);
   if (ec == net::error::operation_aborted) ec = net::error::timed_out;
-  if (ec) return Status(ErrorCode::kUnavailable, "join request to " + where + ": " + ec.message());
+  if (ec) {
+    return Status(ErrorCode::kUnavailable,
+                  std::string(tls_failed ? "TLS handshake with " : "join request to ") + where + ": " + ec.message());
+  }
   const std::string bytes = beast::buffers_to_string(buffer.data());
   auto frame = wire::decode_frame(bytes, 1 << 20);
   if (!frame.is_ok()) return frame.status();

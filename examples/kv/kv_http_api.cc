@@ -290,7 +290,9 @@ void KvHttpApi::status(const HttpRequest& req, HttpRespond respond) {
                          {"dropped_queue_full", t.dropped_queue_full},
                          {"dropped_raft_queue_full", st.inbound_dropped},
                          {"refusals_received", t.refusals_received},
-                         {"reconnects", t.reconnects}};
+                         {"reconnects", t.reconnects},
+                         {"tls_handshake_failures", t.tls_handshake_failures},
+                         {"identity_mismatches", t.identity_mismatches}};
   std::string body = dump(j);
   if (status_extra) {
     std::string extra;

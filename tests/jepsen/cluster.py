@@ -55,6 +55,13 @@ class Cluster:
         for n in self.nodes[:initial]:
             n.member = True
         self.spec = ",".join("%d=%s@%s/%s" % (n.index, n.name, n.raft, n.http) for n in self.nodes[:initial])
+        self.certs = None
+        if not getattr(args, "insecure_transport", False):
+            # Mutual TLS between peers, as a deployment runs: one development CA, a certificate per node name.
+            self.certs = os.path.join(args.out, "certs")
+            root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+            subprocess.run([os.path.join(root, "scripts", "make-certs.sh"), self.certs] + [n.name for n in self.nodes],
+                           check=True, stdout=subprocess.DEVNULL)
         self.crashed = []
         self.traced = args.power_loss  # every server runs under the file-operation recorder
         self.skewed = args.clock       # every server runs under libfaketime, with a timer clock the harness drives
@@ -73,6 +80,12 @@ class Cluster:
             cmd += ["--join", node.join_via, "--raft", node.raft, "--http", node.http]
         else:
             cmd += ["--members", self.spec]
+        if self.certs:
+            cmd += ["--peer-tls-ca", os.path.join(self.certs, "ca.pem"),
+                    "--peer-tls-cert", os.path.join(self.certs, node.name + ".pem"),
+                    "--peer-tls-key", os.path.join(self.certs, node.name + ".key")]
+        else:
+            cmd += ["--insecure-transport"]
         if self.skewed:
             cmd += ["--timer-clock-file", node.timer_clock]
         if self.args.read_mode != "readindex":

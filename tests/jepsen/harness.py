@@ -261,6 +261,8 @@ def main():
     p.add_argument("--power-model", choices=["any", "pessimistic", "torn", "reordered"], default="any",
                    help="what a power loss keeps of unsynced writes: none, torn sectors, a random subset; any: "
                         "chosen at random per node and loss")
+    p.add_argument("--insecure-transport", action="store_true",
+                   help="plaintext between peers (default: mutual TLS, certificates from scripts/make-certs.sh)")
     p.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     args.build = os.path.abspath(args.build)

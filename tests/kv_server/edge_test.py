@@ -86,7 +86,9 @@ class Server:
         self.proc = None
 
     def start(self, prefix=()):
-        self.proc = subprocess.Popen(list(prefix) + [SERVER, "--name", self.name] + self.args,
+        # Plaintext between peers: these tests are about the HTTP edge (mutual TLS: tests/transport/tls_test.cc,
+        # the cluster script and the Jepsen-style runs).
+        self.proc = subprocess.Popen(list(prefix) + [SERVER, "--name", self.name, "--insecure-transport"] + self.args,
                                      stdout=self.log, stderr=subprocess.STDOUT)
         return self
 
@@ -439,6 +441,13 @@ class CommandLineTests(unittest.TestCase):
             (["--name", "a", "--members", good, "--data", data, "--snapshot-entries", "lots"], "--snapshot-entries"),
             (["--name", "a", "--members", good, "--data", data, "--read-mode", "fast"], "--read-mode"),
             (["--name", "a", "--join", "127.0.0.1:1", "--data", data], "--raft"),
+            # Neither certificates nor an explicit choice of plaintext; a certificate file that is not there; both.
+            (["--name", "a", "--members", good, "--data", data], "--insecure-transport"),
+            (["--name", "a", "--members", good, "--data", data, "--peer-tls-ca", os.path.join(work, "none.pem"),
+              "--peer-tls-cert", SERVER, "--peer-tls-key", SERVER], "--peer-tls-ca"),
+            (["--name", "a", "--members", good, "--data", data, "--peer-tls-ca", SERVER], "--peer-tls-cert"),
+            (["--name", "a", "--members", good, "--data", data, "--peer-tls-ca", SERVER, "--peer-tls-cert", SERVER,
+              "--peer-tls-key", SERVER, "--insecure-transport"], "--insecure-transport"),
         ]
         for args, flag in cases:
             code, out = self.run_server(*args)
@@ -451,7 +460,7 @@ class CommandLineTests(unittest.TestCase):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         spec = "1=a@127.0.0.1:%d/127.0.0.1:%d" % (free_port(), busy.getsockname()[1])
-        code, out = self.run_server("--name", "a", "--members", spec, "--data", data)
+        code, out = self.run_server("--name", "a", "--members", spec, "--data", data, "--insecure-transport")
         self.assertEqual(code, 2, out)
         self.assertIn("--http", out)
         self.assertFalse(os.path.exists(data))

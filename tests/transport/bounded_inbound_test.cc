@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "tests/transport/heartbeat.h"
+#include "tests/transport/node.h"
 #include "transport/transport.h"
 #include "transport/wire.h"
 
@@ -27,6 +28,10 @@ using namespace std::chrono_literals;
 namespace net = boost::asio;
 namespace beast = boost::beast;
 using tcp = net::ip::tcp;
+using testing::eventually;
+using testing::heartbeat;
+using testing::Node;
+using testing::options_for;
 
 std::size_t thread_count() {
   std::size_t n = 0;
@@ -42,60 +47,6 @@ std::size_t rss_bytes() {
   std::size_t pages = 0, resident = 0;
   statm >> pages >> resident;
   return resident * 4096;
-}
-
-// A transport that records what it receives and what it logs.
-struct Node {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<Message> received;
-  std::vector<std::string> log;
-  std::unique_ptr<Transport> transport;
-
-  void start(TransportOptions o) {
-    o.log = [this](const std::string& line) {
-      std::lock_guard<std::mutex> lock(mu);
-      log.push_back(line);
-    };
-    auto t = Transport::start(std::move(o), [this](Message m) {
-      std::lock_guard<std::mutex> lock(mu);
-      received.push_back(std::move(m));
-      cv.notify_all();
-    });
-    REQUIRE(t.is_ok());
-    transport = std::move(t).value();
-  }
-  bool wait_for(std::size_t count, std::chrono::milliseconds timeout) {
-    std::unique_lock<std::mutex> lock(mu);
-    return cv.wait_for(lock, timeout, [&] { return received.size() >= count; });
-  }
-  std::size_t log_lines_containing(const std::string& what) {
-    std::lock_guard<std::mutex> lock(mu);
-    return std::count_if(log.begin(), log.end(), [&](const std::string& l) { return l.find(what) != l.npos; });
-  }
-};
-
-TransportOptions options_for(NodeId self, std::vector<PeerAddress> peers) {
-  TransportOptions o;
-  o.cluster = "test";
-  o.self = self;
-  o.self_name = "node-" + std::to_string(self);
-  o.peers = std::move(peers);
-  o.reconnect_min = 5ms;
-  o.reconnect_max = 50ms;
-  return o;
-}
-
-using testing::heartbeat;
-
-template <typename Predicate>
-bool eventually(Predicate p, std::chrono::milliseconds timeout = 5000ms) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!p()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
 }
 
 // A WebSocket client that says hello as `from` and then does what it is told.
