@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git ccache
   librocksdb-dev liblmdb-dev liblmdb++-dev libsqlite3-dev
-  libboost-dev libssl-dev libcli11-dev
+  libboost-dev libssl-dev openssl libcli11-dev
   catch2 libbenchmark-dev nlohmann-json3-dev
   bazel-bootstrap
   python3 gnuplot-nox
