@@ -6,13 +6,16 @@
 // takes a member out, leave asks the server's own peer to leave. A change answered "dropped" (another change is
 // still committing) is retried.
 //
-// Prints the server's JSON answer. Exit status: 0 success, 1 a definite failure (404, cas mismatch, bad request),
-// 2 unreachable or unknown outcome.
+// With KV_TOKEN set in the environment, sends it as a bearer token (kv_server --auth-tokens).
+//
+// Prints the server's JSON answer. Exit status: 0 success, 1 a definite failure (404, cas mismatch, bad request,
+// 401 or 403), 2 unreachable or unknown outcome.
 #include <utility>  // before Asio: Boost 1.74 needs std::exchange declared
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -41,6 +44,9 @@ bool request(const std::string& server, http::verb verb, const std::string& targ
     http::request<http::string_body> req{verb, target, 11};
     req.set(http::field::host, server);
     req.set(http::field::content_type, "application/json");
+    if (const char* token = std::getenv("KV_TOKEN"); token != nullptr && *token != '\0') {
+      req.set(http::field::authorization, std::string("Bearer ") + token);
+    }
     req.body() = body;
     req.prepare_payload();
     http::write(stream, req);
@@ -130,5 +136,5 @@ int main(int argc, char** argv) {
     json j = json::parse(a.body, nullptr, false);
     return (!j.is_discarded() && j.contains("ok") && j["ok"] == false) ? 1 : 0;
   }
-  return a.status == 404 || a.status == 400 ? 1 : 2;
+  return a.status == 404 || a.status == 400 || a.status == 401 || a.status == 403 ? 1 : 2;
 }

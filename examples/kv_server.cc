@@ -170,6 +170,11 @@ int main(int argc, char** argv) {
   app.add_option("--peer-idle-timeout-ms", peer_idle_ms,
                  "close a silent Raft connection after this long (the same on every member)")
       ->check(CLI::Range(100, 3600000))->capture_default_str();
+  std::string auth_tokens;
+  app.add_option("--auth-tokens", auth_tokens,
+                 "bearer tokens with roles (read, write, admin) for the HTTP API, one 'ROLE TOKEN [NAME]' a line, "
+                 "read again when it changes; unset: no authentication")
+      ->check(CLI::ExistingFile);
   TlsOptions peer_tls;
   bool insecure_transport = false;
   auto* tls_ca = app.add_option("--peer-tls-ca", peer_tls.ca_file, "the cluster's CA certificate (PEM) for mutual TLS "
@@ -234,6 +239,18 @@ int main(int argc, char** argv) {
                          "anyone who can reach it can act as a member of the cluster\n");
   } else {
     o.peer_tls = peer_tls;
+  }
+  if (!auth_tokens.empty()) {
+    auto tokens = kv::TokenFile::open(auth_tokens, [](const std::string& line) {
+      std::fprintf(stderr, "kv_server: %s\n", line.c_str());
+    });
+    if (!tokens.is_ok()) {
+      std::fprintf(stderr, "kv_server: --auth-tokens: %s\n", tokens.status().message().c_str());
+      return 2;
+    }
+    api_options.tokens = std::move(tokens).value();
+  } else {
+    std::fprintf(stderr, "kv_server: the HTTP API authenticates no one (no --auth-tokens)\n");
   }
   api_options.redirect_307 = follower_redirect == "307";
   o.peer_handshake_timeout = std::chrono::milliseconds(peer_handshake_ms);

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Makes a development CA and a certificate per Raft peer (or admin client) for mutual TLS, with the openssl command
-# line only. For development and tests: the CA key sits unencrypted next to the certificates.
+# Makes a development CA and a certificate per Raft peer for mutual TLS between peers, with the openssl command line
+# only. For development and tests: the CA key sits unencrypted next to the certificates. Every certificate this CA
+# signs can take part in the cluster under the name it carries (docs/security.md): sign nothing else with it.
 #
 #   ./scripts/make-certs.sh DIR NAME...           DIR/ca.pem + ca.key, then DIR/NAME.pem + NAME.key for each NAME
 #   ./scripts/make-certs.sh --force DIR NAME...   also replace NAME.pem/NAME.key that already exist
 #
-# e.g. ./scripts/make-certs.sh certs node-1 node-2 node-3 admin
+# e.g. ./scripts/make-certs.sh certs node-1 node-2 node-3
 # The CA (EC P-256, 10 years) is made once and reused while DIR/ca.pem and DIR/ca.key exist, so a node added later
 # is signed by the CA the others already trust. Each leaf is EC P-256, valid 825 days, with CN=NAME and
-# subjectAltName DNS:NAME, DNS:localhost, IP:127.0.0.1 (so curl on the same machine can check the HTTPS port), and
-# extendedKeyUsage serverAuth,clientAuth: a peer's certificate serves both its server and its client side.
+# subjectAltName DNS:NAME only (a peer's identity is that one name), and extendedKeyUsage serverAuth,clientAuth: a peer's certificate serves both its server and its client side.
 set -euo pipefail
 usage() { echo "usage: $0 [--force] DIR NAME..." >&2; exit 2; }
 force=0
@@ -68,8 +68,6 @@ for name in "$@"; do
     continue
   fi
   san="DNS:$name"
-  [ "$name" = localhost ] || san="$san,DNS:localhost"
-  san="$san,IP:127.0.0.1"
   quiet openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -subj "/CN=$name" \
     -keyout "$tmp/$name.key" -out "$tmp/$name.csr"
   quiet openssl x509 -req -in "$tmp/$name.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \

@@ -435,10 +435,16 @@ void InboundListener::Impl::on_accept(beast::error_code ec, tcp::socket socket) 
   if (admit_connection(source)) {
     socket.set_option(tcp::no_delay(true), ignored);  // Raft messages are small and latency-bound
     std::shared_ptr<Session> session;
-    if (tls) {
-      session = std::make_shared<SessionOn<true>>(*this, std::move(socket), std::move(source), tls->current());
-    } else {
-      session = std::make_shared<SessionOn<false>>(*this, std::move(socket), std::move(source));
+    try {
+      if (tls) {
+        session = std::make_shared<SessionOn<true>>(*this, std::move(socket), source, tls->current());
+      } else {
+        session = std::make_shared<SessionOn<false>>(*this, std::move(socket), source);
+      }
+    } catch (const std::exception& e) {  // out of memory, or OpenSSL could not make a connection's state
+      refusals.note(source, std::string("could not serve the connection: ") + e.what());
+      release_connection(source, nullptr);
+      return accept();
     }
     {
       std::lock_guard<std::mutex> lock(conn_mu);

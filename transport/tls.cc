@@ -33,6 +33,9 @@ Result<std::shared_ptr<ssl::context>> TlsContexts::build(const TlsOptions& optio
                        SSL_OP_NO_TICKET,
                    ec);
   if (ec) return tls_error("options", ec);
+  // Nothing resumes sessions here (each connection lives long): no cache, no TLS 1.3 tickets to hold.
+  SSL_CTX_set_session_cache_mode(ctx->native_handle(), SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_num_tickets(ctx->native_handle(), 0);
   ctx->load_verify_file(options.ca_file, ec);
   if (ec) return tls_error("CA file " + options.ca_file, ec);
   ctx->use_certificate_chain_file(options.cert_file, ec);
@@ -86,13 +89,13 @@ std::shared_ptr<ssl::context> TlsContexts::current() {
   std::vector<FileStamp> seen = stamps();
   if (seen == stamps_) return context_;
   auto rebuilt = build(options_);
+  stamps_ = std::move(seen);  // tried once per change of the files (and reported once)
   if (!rebuilt.is_ok()) {
-    // Perhaps caught between writing the certificate and the key: tried again at the next check.
+    // Perhaps caught between writing the certificate and the key: the second write is a change, tried again.
     if (log_) log_("certificate files changed but cannot be used yet (keeping the previous ones): " +
                    rebuilt.status().message());
     return context_;
   }
-  stamps_ = std::move(seen);
   context_ = std::move(rebuilt).value();
   if (log_) log_("certificate files reloaded");
   return context_;

@@ -111,11 +111,10 @@ template <class Stream>
 class ConnectionOver final : public Connection {
  public:
   template <typename... Args>
-  explicit ConnectionOver(std::shared_ptr<net::ssl::context> context, Args&&... args)
-      : context_(std::move(context)), ws_(std::forward<Args>(args)...) {
+  explicit ConnectionOver(std::shared_ptr<net::ssl::context> context, std::string expected_name, Args&&... args)
+      : context_(std::move(context)), expected_name_(std::move(expected_name)), ws_(std::forward<Args>(args)...) {
     ws_.binary(true);
   }
-  websocket::stream<Stream>& ws() { return ws_; }
   beast::error_code write(const std::string& frame) override {
     beast::error_code ec;
     ws_.write(net::buffer(frame), ec);
@@ -131,12 +130,21 @@ class ConnectionOver final : public Connection {
         tls_failed = true;
         return ec;
       }
+      // The same exact comparison with the certificate's DNS names as the listener makes (no wildcards, no
+      // fallback to the subject's common name).
+      if (!expected_name_.empty() &&
+          !transport_internal::certificate_names_include(
+              transport_internal::certificate_names(ws_.next_layer().native_handle()), expected_name_)) {
+        tls_failed = true;
+        return net::ssl::error::make_error_code(net::ssl::error::unspecified_system_error);
+      }
     }
     return exchange_first_frames(ioc, ws_, host_header, first, reply, time_left(deadline));
   }
 
  private:
   std::shared_ptr<net::ssl::context> context_;  // with TLS: outlives the stream that uses it
+  const std::string expected_name_;              // with TLS: the name the other side's certificate must carry
   websocket::stream<Stream> ws_;
 };
 
@@ -144,11 +152,9 @@ class ConnectionOver final : public Connection {
 // `expected_name` (any name, when empty: a join request does not know whom it reaches).
 std::unique_ptr<Connection> make_connection(tcp::socket socket, std::shared_ptr<net::ssl::context> context,
                                             const std::string& expected_name) {
-  if (!context) return std::make_unique<ConnectionOver<tcp::socket>>(nullptr, std::move(socket));
+  if (!context) return std::make_unique<ConnectionOver<tcp::socket>>(nullptr, "", std::move(socket));
   net::ssl::context& ctx = *context;
-  auto c = std::make_unique<ConnectionOver<TlsSocket>>(std::move(context), std::move(socket), ctx);
-  if (!expected_name.empty()) c->ws().next_layer().set_verify_callback(net::ssl::host_name_verification(expected_name));
-  return c;
+  return std::make_unique<ConnectionOver<TlsSocket>>(std::move(context), expected_name, std::move(socket), ctx);
 }
 
 class WebSocketTransport final : public Transport {

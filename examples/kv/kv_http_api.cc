@@ -163,6 +163,7 @@ void KvHttpApi::handle(HttpRequest&& req, HttpRespond respond) {
   std::string_view target(req.target().data(), req.target().size());
   const std::string_view path = target.substr(0, target.find('?'));
   const auto get = req.method() == http::verb::get;
+  if (std::optional<HttpResponse> refused = refuse_unauthorized(req, path)) return respond(std::move(*refused));
   if (path.rfind("/kv/", 0) == 0 || path.rfind("/cas/", 0) == 0) return handle_kv(req, path, std::move(respond));
   if (path == "/status") return get ? status(req, std::move(respond)) : respond(not_allowed(o, "GET"));
   if (path == "/health") return get ? health(req, std::move(respond)) : respond(not_allowed(o, "GET"));
@@ -177,6 +178,34 @@ void KvHttpApi::handle(HttpRequest&& req, HttpRespond respond) {
     return handle_members(req, std::move(respond));
   }
   respond(error(o, http::status::not_found, "no such endpoint"));
+}
+
+std::optional<HttpResponse> KvHttpApi::refuse_unauthorized(const HttpRequest& req, std::string_view path) const {
+  if (!options_.tokens) return std::nullopt;
+  const std::string_view method(req.method_string().data(), req.method_string().size());
+  const std::optional<Role> needed = role_needed(method, path);
+  if (!needed) return std::nullopt;
+  const Origin o{req.version(), std::string(req.target())};
+  const auto header = req[http::field::authorization];
+  const std::string_view credentials(header.data(), header.size());
+  constexpr std::string_view kBearer = "Bearer ";
+  if (credentials.substr(0, kBearer.size()) != kBearer) {
+    HttpResponse res = error(o, http::status::unauthorized, "authentication required: Authorization: Bearer TOKEN");
+    res.set(http::field::www_authenticate, "Bearer realm=\"kv\"");
+    return res;
+  }
+  const std::optional<TokenHolder> holder = options_.tokens->find(credentials.substr(kBearer.size()));
+  if (!holder) {
+    HttpResponse res = error(o, http::status::unauthorized, "unknown token");
+    res.set(http::field::www_authenticate, "Bearer realm=\"kv\", error=\"invalid_token\"");
+    return res;
+  }
+  if (holder->role < *needed) {
+    return error(o, http::status::forbidden,
+                 std::string("this token's role is ") + role_name(holder->role) + "; " + std::string(method) + " " +
+                     std::string(path) + " needs " + role_name(*needed));
+  }
+  return std::nullopt;
 }
 
 void KvHttpApi::handle_kv(const HttpRequest& req, std::string_view path, HttpRespond respond) {

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "examples/kv/auth.h"
 #include "examples/kv/http_server.h"
 #include "runtime/peer.h"
 
@@ -37,6 +38,8 @@ struct KvHttpApiOptions {
   // How a follower sends a client to the leader: 421 Misdirected Request (the default), or 307 Temporary Redirect,
   // which HTTP clients that follow redirects (curl -L) follow with the same method and body. Both carry Location.
   bool redirect_307 = false;
+  // Bearer tokens with roles (auth.h); null: every request is served without asking who sent it.
+  std::shared_ptr<TokenFile> tokens;
 };
 
 // Percent-decodes a key taken from a request path. Nullopt, with `error` set, for a bad escape, an empty key, a
@@ -59,6 +62,8 @@ class KvHttpApi {
   std::function<void(std::string& json_fields)> status_extra;
 
  private:
+  // With tokens: the refusal (401 or 403) for a request its token does not allow, or nothing.
+  std::optional<HttpResponse> refuse_unauthorized(const HttpRequest& req, std::string_view path) const;
   void handle_kv(const HttpRequest& req, std::string_view path, HttpRespond respond);
   void handle_members(const HttpRequest& req, HttpRespond respond);
   void status(const HttpRequest& req, HttpRespond respond);

@@ -429,6 +429,9 @@ class CommandLineTests(unittest.TestCase):
         work = tempfile.mkdtemp(prefix="kv-cli-")
         data = os.path.join(work, "data")
         good = "1=a@127.0.0.1:%d/127.0.0.1:%d" % (free_port(), free_port())
+        weak_tokens = os.path.join(work, "tokens")
+        with open(weak_tokens, "w") as f:
+            f.write("admin short\n")
         cases = [
             (["--name", "a", "--members", good, "--data", data, "--bogus", "1"], "--bogus"),
             (["--name", "a", "--members", good, "--data", data, "--engine", "nosuchengine"], "--engine"),
@@ -448,6 +451,10 @@ class CommandLineTests(unittest.TestCase):
             (["--name", "a", "--members", good, "--data", data, "--peer-tls-ca", SERVER], "--peer-tls-cert"),
             (["--name", "a", "--members", good, "--data", data, "--peer-tls-ca", SERVER, "--peer-tls-cert", SERVER,
               "--peer-tls-key", SERVER, "--insecure-transport"], "--insecure-transport"),
+            (["--name", "a", "--members", good, "--data", data, "--insecure-transport", "--auth-tokens",
+              os.path.join(work, "none")], "--auth-tokens"),
+            (["--name", "a", "--members", good, "--data", data, "--insecure-transport", "--auth-tokens",
+              weak_tokens], "--auth-tokens"),
         ]
         for args, flag in cases:
             code, out = self.run_server(*args)

@@ -4,6 +4,10 @@
 #include <catch2/catch.hpp>
 
 #include <condition_variable>
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <thread>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -11,6 +15,7 @@
 #include "examples/kv/kv_commands.h"
 #include "examples/kv/kv_http_api.h"
 #include "tests/kv_server/fake_peer.h"
+#include "tests/support/temp_dir.h"
 
 namespace {
 
@@ -85,13 +90,15 @@ TEST_CASE("kv keys: percent-decoded, non-empty, bounded and UTF-8", "[kv]") {
 
 struct Answer {
   http::status status{};
-  std::string location, retry_after, allow;
+  std::string location, retry_after, allow, www_authenticate;
   nlohmann::json body;
 };
 
 // Membership requests are answered from the API's administrative thread; everything else at once.
-Answer call(KvHttpApi& api, http::verb method, const std::string& target, const std::string& body = "") {
+Answer call(KvHttpApi& api, http::verb method, const std::string& target, const std::string& body = "",
+            const std::string& authorization = "") {
   HttpRequest req{method, target, 11};
+  if (!authorization.empty()) req.set(http::field::authorization, authorization);
   req.body() = body;
   req.prepare_payload();
   struct Shared {
@@ -106,6 +113,7 @@ Answer call(KvHttpApi& api, http::verb method, const std::string& target, const 
     a.location = std::string(res[http::field::location]);
     a.retry_after = std::string(res[http::field::retry_after]);
     a.allow = std::string(res[http::field::allow]);
+    a.www_authenticate = std::string(res[http::field::www_authenticate]);
     a.body = nlohmann::json::parse(res.body(), nullptr, false);
     std::lock_guard<std::mutex> lock(shared->mu);
     REQUIRE_FALSE(shared->answer.has_value());  // answered once
@@ -170,6 +178,80 @@ TEST_CASE("kv http api: routes, validation and the status of each refusal", "[kv
   Answer health = call(api, http::verb::get, "/health");
   CHECK(health.status == http::status::service_unavailable);
   CHECK(health.body["reason"] == "stopped: disk failed");
+}
+
+TEST_CASE("kv auth: token files are parsed strictly, without echoing a token", "[kv][auth]") {
+  auto table = TokenTable::parse("# operators\nadmin 0123456789abcdef0123 alice\n\nread rrrrrrrrrrrrrrrrrrrr\n");
+  REQUIRE(table.is_ok());
+  CHECK(table.value().size() == 2);
+  CHECK(table.value().find("0123456789abcdef0123")->role == Role::kAdmin);
+  CHECK(table.value().find("0123456789abcdef0123")->name == "alice");
+  CHECK_FALSE(table.value().find("0123456789abcdef012"));
+  CHECK_FALSE(table.value().find(""));
+  for (const char* bad : {"root 0123456789abcdef0123", "read short", "write", "read 0123456789abcdef0123 a b",
+                          "read 0123456789abcdef0123\nwrite 0123456789abcdef0123", "read 0123456789abcdef\x01" "123"}) {
+    auto r = TokenTable::parse(bad);
+    INFO(bad);
+    REQUIRE_FALSE(r.is_ok());
+    CHECK(r.status().message().find("line") != std::string::npos);
+    CHECK(r.status().message().find("0123456789abcdef") == std::string::npos);
+  }
+}
+
+TEST_CASE("kv auth: 401 without a known token, 403 for a role that does not allow the request", "[kv][auth]") {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/tokens";
+  std::ofstream(path) << "read  rrrrrrrrrrrrrrrrrrrr reader\nwrite wwwwwwwwwwwwwwwwwwww\nadmin aaaaaaaaaaaaaaaaaaaa ops\n";
+  std::vector<std::string> log;
+  auto tokens = TokenFile::open(path, [&](const std::string& line) { log.push_back(line); });
+  REQUIRE(tokens.is_ok());
+  testing::FakePeer peer;
+  KvHttpApiOptions options;
+  options.tokens = tokens.value();
+  KvHttpApi api(peer, "p1", {}, options);
+  const std::string reader = "Bearer rrrrrrrrrrrrrrrrrrrr", writer = "Bearer wwwwwwwwwwwwwwwwwwww",
+                    admin = "Bearer aaaaaaaaaaaaaaaaaaaa";
+
+  Answer anonymous = call(api, http::verb::get, "/kv/a");
+  CHECK(anonymous.status == http::status::unauthorized);
+  CHECK(anonymous.www_authenticate.find("Bearer") == 0);
+  CHECK(call(api, http::verb::get, "/kv/a", "", "Bearer nosuchtokennosuchtoken").status == http::status::unauthorized);
+  CHECK(call(api, http::verb::get, "/kv/a", "", "Basic cnJycnI=").status == http::status::unauthorized);
+  CHECK(call(api, http::verb::get, "/health").status == http::status::ok);  // load balancers ask without a token
+
+  CHECK(call(api, http::verb::get, "/kv/a", "", reader).status == http::status::not_found);
+  Answer denied = call(api, http::verb::put, "/kv/a", R"({"value":"1"})", reader);
+  CHECK(denied.status == http::status::forbidden);
+  CHECK(denied.body["error"] == "this token's role is read; PUT /kv/a needs write");
+  CHECK(call(api, http::verb::get, "/members", "", reader).status == http::status::ok);
+  CHECK(call(api, http::verb::put, "/kv/a", R"({"value":"1"})", writer).status == http::status::ok);
+  CHECK(call(api, http::verb::post, "/cas/a", R"({"expected":"1","value":"2"})", writer).status == http::status::ok);
+  CHECK(call(api, http::verb::post, "/members", R"({"name":"x","raft":"h:1","http":"h:2"})", writer).status ==
+        http::status::forbidden);
+  CHECK(call(api, http::verb::delete_, "/members/x", "", writer).status == http::status::forbidden);
+  CHECK(call(api, http::verb::post, "/leave", "", writer).status == http::status::forbidden);
+  CHECK(call(api, http::verb::post, "/members", R"({"name":"x","raft":"h:1","http":"h:2"})", admin).status ==
+        http::status::ok);
+  CHECK(call(api, http::verb::delete_, "/kv/a", "", admin).status == http::status::ok);
+
+  // Revoking the reader's token and adding another takes effect without a restart.
+  {
+    std::ofstream(path + ".new") << "read  nnnnnnnnnnnnnnnnnnnn\nadmin aaaaaaaaaaaaaaaaaaaa ops\n";
+  }
+  std::filesystem::rename(path + ".new", path);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  CHECK(call(api, http::verb::get, "/kv/a", "", reader).status == http::status::unauthorized);
+  CHECK(call(api, http::verb::get, "/kv/a", "", "Bearer nnnnnnnnnnnnnnnnnnnn").status == http::status::not_found);
+  // A file that no longer parses keeps the tokens in force, and says so once.
+  {
+    std::ofstream(path + ".new") << "superuser xxxxxxxxxxxxxxxxxxxxxxx\n";
+  }
+  std::filesystem::rename(path + ".new", path);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  CHECK(call(api, http::verb::get, "/kv/a", "", "Bearer nnnnnnnnnnnnnnnnnnnn").status == http::status::not_found);
+  CHECK(call(api, http::verb::get, "/kv/a", "", admin).status == http::status::not_found);
+  CHECK(std::count_if(log.begin(), log.end(), [](const std::string& l) { return l.find("cannot be used") != l.npos; }) ==
+        1);
 }
 
 }  // namespace
