@@ -85,8 +85,8 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 struct InboundListener::Impl {
-  Impl(InboundLimits l, InboundHandlers h, std::shared_ptr<TlsContexts> t)
-      : limits(l), handlers(std::move(h)), refusals(handlers.log), tls(std::move(t)), work(net::make_work_guard(ioc)),
+  Impl(const TransportOptions& o, InboundHandlers h, std::shared_ptr<TlsContexts> t)
+      : limits(o), handlers(std::move(h)), refusals(handlers.log), tls(std::move(t)), work(net::make_work_guard(ioc)),
         acceptor(ioc), retry_accept(ioc) {}
 
   void accept();
@@ -95,20 +95,17 @@ struct InboundListener::Impl {
   // Counts a connection from `source` unless a limit is reached.
   bool admit_connection(const std::string& source);
   void release_connection(const std::string& source, Session* session);
-  void count(std::uint64_t InboundStats::*field, std::uint64_t n = 1) {
-    std::lock_guard<std::mutex> lock(stats_mu);
-    stats.*field += n;
+  void count(std::uint64_t TransportStats::*field, std::uint64_t n = 1) {
+    if (handlers.count) handlers.count(field, n);
   }
 
-  InboundLimits limits;
+  const TransportOptions limits;  // of which only the limits are read
   InboundHandlers handlers;
   RefusalLog refusals;
   std::shared_ptr<TlsContexts> tls;  // null: plaintext
   std::atomic<bool> stopping{false};
   std::uint16_t bound_port = 0;
 
-  mutable std::mutex stats_mu;
-  InboundStats stats;
 
   std::mutex conn_mu;  // the counts and the live sessions (a session may end on the join thread)
   std::size_t open = 0;
@@ -167,7 +164,7 @@ class SessionOn final : public Session {
     deadline_.expires_after(owner_.limits.handshake_timeout);
     deadline_.async_wait([self = self_()](beast::error_code ec) {
       if (ec || self->from_ != kNoNode || self->joining_ || self->refused_ || self->closed_) return;
-      self->owner_.count(&InboundStats::handshake_timeouts);
+      self->owner_.count(&TransportStats::handshake_timeouts);
       self->owner_.refusals.note(self->source_, "no hello within the handshake timeout");
       self->cut();
     });
@@ -175,7 +172,7 @@ class SessionOn final : public Session {
       ws_.next_layer().async_handshake(net::ssl::stream_base::server, [self = self_()](beast::error_code ec) {
         if (self->closed_) return;
         if (ec) {
-          self->owner_.count(&InboundStats::tls_handshake_failures);
+          self->owner_.count(&TransportStats::tls_handshake_failures);
           self->owner_.refusals.note(self->source_, "TLS handshake failed: " + ec.message());
           self->refused_ = true;  // not a timeout, whatever the deadline sees
           return self->cut();
@@ -219,7 +216,7 @@ class SessionOn final : public Session {
   // With TLS, whether the certificate names `name`; if not, the mismatch is counted and logged.
   bool certified(const std::string& name, const char* what) {
     if (!kTls || certificate_names_include(names_, name)) return true;
-    owner_.count(&InboundStats::identity_mismatches);
+    owner_.count(&TransportStats::identity_mismatches);
     owner_.refusals.note(source_, std::string(what) + " names '" + name + "' but the certificate names " +
                                       describe_names(names_));
     return false;
@@ -233,7 +230,7 @@ class SessionOn final : public Session {
     if (closed_) return;
     if (ec) {
       if (ec == websocket::error::message_too_big || ec == websocket::error::buffer_overflow) {
-        owner_.count(&InboundStats::malformed_frames);
+        owner_.count(&TransportStats::malformed_frames);
         owner_.refusals.note(source_, "first frame larger than " + std::to_string(kFirstFrameMax) + " bytes");
       }
       return cut();
@@ -256,7 +253,7 @@ class SessionOn final : public Session {
             ? Result<wire::Hello>(Status(ErrorCode::kInvalidArgument, "expected a hello"))
             : wire::decode_hello(frame.value().payload);
     if (!hello.is_ok()) {
-      owner_.count(&InboundStats::malformed_frames);
+      owner_.count(&TransportStats::malformed_frames);
       return refuse(hello.status().message());
     }
     if (!certified(hello.value().from_name, "hello")) {
@@ -269,7 +266,7 @@ class SessionOn final : public Session {
 
   void refuse(const std::string& reason) {
     refused_ = true;
-    owner_.count(&InboundStats::hellos_refused);
+    owner_.count(&TransportStats::connections_refused);
     owner_.refusals.note(source_, reason);
     deadline_.cancel();
     out_ = wire::encode_refusal(reason);
@@ -298,7 +295,7 @@ class SessionOn final : public Session {
         return;
       }
     }
-    owner_.count(&InboundStats::joins_refused_busy);
+    owner_.count(&TransportStats::joins_refused_busy);
     owner_.refusals.note(source_, "join request while " + std::to_string(owner_.limits.max_pending_joins) +
                                       " others wait");
     JoinReply busy;
@@ -312,7 +309,7 @@ class SessionOn final : public Session {
     // One connection per peer: the newer one wins.
     std::weak_ptr<Session>& slot = owner_.by_peer[from];
     if (auto previous = slot.lock(); previous && previous.get() != this) {
-      owner_.count(&InboundStats::replaced);
+      owner_.count(&TransportStats::connections_replaced);
       previous->cut();
     }
     slot = weak_from_this();
@@ -334,11 +331,11 @@ class SessionOn final : public Session {
     if (closed_) return;
     if (ec) {
       if (ec == websocket::error::message_too_big || ec == websocket::error::buffer_overflow) {
-        owner_.count(&InboundStats::malformed_frames);
+        owner_.count(&TransportStats::malformed_frames);
         owner_.refusals.note(source_, "frame from peer " + std::to_string(from_) + " larger than " +
                                           std::to_string(owner_.limits.max_frame_bytes) + " bytes");
       } else if (ec == beast::error::timeout) {
-        owner_.count(&InboundStats::idle_timeouts);
+        owner_.count(&TransportStats::idle_timeouts);
       }
       return cut();
     }
@@ -349,7 +346,7 @@ class SessionOn final : public Session {
                      : wire::decode_batch(frame.value().payload);
     if (!batch.is_ok()) {
       // A peer that sends garbage is cut off; it reconnects and starts over. Nothing it sent is half-applied.
-      owner_.count(&InboundStats::malformed_frames);
+      owner_.count(&TransportStats::malformed_frames);
       owner_.refusals.note(source_, "malformed frame from peer " + std::to_string(from_) + ": " +
                                         batch.status().message());
       return cut();
@@ -360,12 +357,12 @@ class SessionOn final : public Session {
     std::uint64_t delivered = 0;
     for (Message& m : batch.value()) {
       if (m.from != from_ || !owner_.handlers.on_message(std::move(m))) {
-        owner_.count(&InboundStats::malformed_frames);
+        owner_.count(&TransportStats::malformed_frames);
         continue;
       }
       ++delivered;
     }
-    owner_.count(&InboundStats::messages_received, delivered);
+    owner_.count(&TransportStats::messages_received, delivered);
     buffer_.consume(buffer_.size());
     if (buffer_.capacity() > kKeptBufferBytes) buffer_.shrink_to_fit();
     read_batch();
@@ -392,7 +389,7 @@ bool InboundListener::Impl::admit_connection(const std::string& source) {
   {
     std::lock_guard<std::mutex> lock(conn_mu);
     std::size_t& from_source = per_source[source];
-    if (open < limits.max_connections && from_source < limits.max_per_source) {
+    if (open < limits.max_connections && from_source < limits.max_connections_per_source) {
       ++open;
       ++from_source;
       return true;
@@ -402,7 +399,7 @@ bool InboundListener::Impl::admit_connection(const std::string& source) {
               : std::to_string(from_source) + " connections open from this source (the limit)";
     if (from_source == 0) per_source.erase(source);
   }
-  count(&InboundStats::refused_over_limit);
+  count(&TransportStats::connections_over_limit);
   refusals.note(source, why);
   return false;
 }
@@ -477,10 +474,12 @@ InboundListener::InboundListener(std::unique_ptr<Impl> impl) : impl_(std::move(i
 
 InboundListener::~InboundListener() { stop(); }
 
-Result<std::unique_ptr<InboundListener>> InboundListener::start(const std::string& host, std::uint16_t port,
-                                                                InboundLimits limits, InboundHandlers handlers,
+Result<std::unique_ptr<InboundListener>> InboundListener::start(const TransportOptions& options,
+                                                                InboundHandlers handlers,
                                                                 std::shared_ptr<TlsContexts> tls) {
-  auto impl = std::make_unique<Impl>(limits, std::move(handlers), std::move(tls));
+  const std::string& host = options.listen_host;
+  const std::uint16_t port = options.listen_port;
+  auto impl = std::make_unique<Impl>(options, std::move(handlers), std::move(tls));
   beast::error_code ec;
   const auto address = net::ip::make_address(host, ec);
   if (ec) return Status(ErrorCode::kInvalidArgument, "listen address " + host + ": " + ec.message());
@@ -515,15 +514,9 @@ void InboundListener::cut_removed_peers() {
   });
 }
 
-InboundStats InboundListener::stats() const {
-  InboundStats s;
-  {
-    std::lock_guard<std::mutex> lock(impl_->stats_mu);
-    s = impl_->stats;
-  }
+std::size_t InboundListener::connections_open() const {
   std::lock_guard<std::mutex> lock(impl_->conn_mu);
-  s.connections_open = impl_->open;
-  return s;
+  return impl_->open;
 }
 
 void InboundListener::stop() {

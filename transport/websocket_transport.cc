@@ -256,13 +256,6 @@ void WebSocketTransport::set_peers(std::vector<PeerAddress> peers) {
 }
 
 Status WebSocketTransport::listen() {
-  transport_internal::InboundLimits limits;
-  limits.max_connections = options_.max_connections;
-  limits.max_per_source = options_.max_connections_per_source;
-  limits.max_pending_joins = options_.max_pending_joins;
-  limits.max_frame_bytes = options_.max_frame_bytes;
-  limits.handshake_timeout = options_.handshake_timeout;
-  limits.idle_timeout = options_.idle_timeout;
   transport_internal::InboundHandlers handlers;
   handlers.on_hello = [this](const wire::Hello& hello, const std::string& source) { return on_hello(hello, source); };
   handlers.is_peer = [this](NodeId id) { return peer(id).has_value(); };
@@ -273,6 +266,10 @@ Status WebSocketTransport::listen() {
   };
   handlers.answer_join = [this](std::string_view payload) { return answer_join(payload); };
   handlers.log = [this](const std::string& line) { log(line); };
+  handlers.count = [this](std::uint64_t TransportStats::*field, std::uint64_t n) {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    stats_.*field += n;
+  };
   if (options_.tls) {
     auto tls = transport_internal::TlsContexts::load(*options_.tls, [this](const std::string& line) { log(line); });
     if (!tls.is_ok()) return tls.status();
@@ -280,8 +277,7 @@ Status WebSocketTransport::listen() {
   } else {
     log("plaintext peer port: anyone who can reach it can act as a member (docs/security.md)");
   }
-  auto listener = transport_internal::InboundListener::start(options_.listen_host, options_.listen_port, limits,
-                                                             std::move(handlers), tls_);
+  auto listener = transport_internal::InboundListener::start(options_, std::move(handlers), tls_);
   if (!listener.is_ok()) return listener.status();
   inbound_ = std::move(listener).value();
   port_ = inbound_->port();
@@ -491,20 +487,7 @@ TransportStats WebSocketTransport::stats() const {
     std::lock_guard<std::mutex> lock(stats_mu_);
     s = stats_;
   }
-  if (inbound_) {
-    const transport_internal::InboundStats in = inbound_->stats();
-    s.messages_received = in.messages_received;
-    s.connections_open = in.connections_open;
-    s.connections_refused = in.hellos_refused;
-    s.connections_over_limit = in.refused_over_limit;
-    s.handshake_timeouts = in.handshake_timeouts;
-    s.idle_timeouts = in.idle_timeouts;
-    s.connections_replaced = in.replaced;
-    s.joins_refused_busy = in.joins_refused_busy;
-    s.malformed_frames = in.malformed_frames;
-    s.tls_handshake_failures += in.tls_handshake_failures;
-    s.identity_mismatches = in.identity_mismatches;
-  }
+  if (inbound_) s.connections_open = inbound_->connections_open();
   return s;
 }
 
