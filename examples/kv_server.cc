@@ -170,6 +170,14 @@ int main(int argc, char** argv) {
   app.add_option("--peer-idle-timeout-ms", peer_idle_ms,
                  "close a silent Raft connection after this long (the same on every member)")
       ->check(CLI::Range(100, 3600000))->capture_default_str();
+  kv::HttpTlsOptions http_tls;
+  auto* https_cert = app.add_option("--http-tls-cert", http_tls.cert_file,
+                                    "serve HTTPS with this certificate (PEM, with intermediates)")
+                         ->check(CLI::ExistingFile);
+  auto* https_key = app.add_option("--http-tls-key", http_tls.key_file, "the HTTPS certificate's key (PEM)")
+                        ->check(CLI::ExistingFile);
+  https_cert->needs(https_key);
+  https_key->needs(https_cert);
   std::string auth_tokens;
   app.add_option("--auth-tokens", auth_tokens,
                  "bearer tokens with roles (read, write, admin) for the HTTP API, one 'ROLE TOKEN [NAME]' a line, "
@@ -255,6 +263,7 @@ int main(int argc, char** argv) {
   api_options.redirect_307 = follower_redirect == "307";
   o.peer_handshake_timeout = std::chrono::milliseconds(peer_handshake_ms);
   o.peer_idle_timeout = std::chrono::milliseconds(peer_idle_ms);
+  if (!http_tls.cert_file.empty()) web.tls = http_tls;
   web.host = host_port("--http", http_address).first;
   web.port = host_port("--http", http_address).second;
   web.max_connections = connections_within_descriptor_limit(web.max_connections);
@@ -317,7 +326,8 @@ int main(int argc, char** argv) {
           ",\"idle_closed\":" + std::to_string(s.idle_closed) + ",\"timed_out_reads\":" + std::to_string(s.timed_out_reads) +
           ",\"oversized\":" + std::to_string(s.oversized) + ",\"malformed\":" + std::to_string(s.malformed) +
           ",\"handler_timeouts\":" + std::to_string(s.handler_timeouts) +
-          ",\"handler_errors\":" + std::to_string(s.handler_errors) + "}";
+          ",\"handler_errors\":" + std::to_string(s.handler_errors) +
+          ",\"tls_handshake_failures\":" + std::to_string(s.tls_handshake_failures) + "}";
   };
   api = handler.get();
 

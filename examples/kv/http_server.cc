@@ -11,6 +11,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 namespace raftkit::examples::kv {
 
@@ -29,7 +30,8 @@ struct HttpServer::State {
   std::atomic<bool> accepting{true};
   std::atomic<std::int64_t> in_flight{0};  // requests handed to the handler whose answers are not yet written
   std::atomic<std::uint64_t> open{0}, accepted{0}, requests{0}, refused{0}, idle_closed{0}, timed_out{0},
-      oversized{0}, malformed{0}, handler_timeouts{0}, handler_errors{0};
+      oversized{0}, malformed{0}, handler_timeouts{0}, handler_errors{0}, tls_failures{0};
+  std::shared_ptr<net::ssl::context> tls;  // null: plain HTTP
   net::io_context ioc;
   tcp::acceptor acceptor{net::make_strand(ioc)};
   net::steady_timer accept_retry{acceptor.get_executor()};
@@ -47,12 +49,25 @@ HttpResponse plain_error(http::status status, const std::string& error, unsigned
   return res;
 }
 
-// One connection. Everything runs on the connection's strand; answers from other threads are posted to it.
-class Session : public std::enable_shared_from_this<Session> {
+// One connection, over plain TCP or (kTls) TLS. Everything runs on the connection's strand; answers from other
+// threads are posted to it.
+template <bool kTls>
+class Session : public std::enable_shared_from_this<Session<kTls>> {
  public:
+  using Stream = std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+  using std::enable_shared_from_this<Session<kTls>>::shared_from_this;
+  using std::enable_shared_from_this<Session<kTls>>::weak_from_this;
+
   Session(State* state, tcp::socket socket)
+    requires(!kTls)
       : state_(state), stream_(std::move(socket)), read_timer_(stream_.get_executor()),
         handler_timer_(stream_.get_executor()) {
+    ++state_->open;
+  }
+  Session(State* state, tcp::socket socket)
+    requires(kTls)
+      : state_(state), context_(state->tls), stream_(std::move(socket), *context_),
+        read_timer_(stream_.get_executor()), handler_timer_(stream_.get_executor()) {
     ++state_->open;
   }
   ~Session() {
@@ -63,10 +78,18 @@ class Session : public std::enable_shared_from_this<Session> {
   // Starts serving on the session's own strand (the acceptor's handler runs on another).
   void launch(bool over_limit) {
     net::dispatch(stream_.get_executor(), [self = shared_from_this(), over_limit] {
-      if (over_limit) {
-        self->refuse();
+      if constexpr (kTls) {
+        self->arm_read_timer(self->state_->options.read_timeout);
+        self->stream_.async_handshake(net::ssl::stream_base::server, [self, over_limit](beast::error_code ec) {
+          self->end_read();
+          if (ec) {
+            ++self->state_->tls_failures;
+            return self->close();
+          }
+          over_limit ? self->refuse() : self->start();
+        });
       } else {
-        self->start();
+        over_limit ? self->refuse() : self->start();
       }
     });
   }
@@ -86,7 +109,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void wait_for_request() {
     if (buffer_.size() > 0) return read_request();  // pipelined: the next request is already here
     arm_read_timer(state_->options.idle_timeout);
-    stream_.socket().async_read_some(
+    stream_.async_read_some(
         buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
           self->end_read();
           if (ec) {
@@ -120,7 +143,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (ec || generation != self->read_generation_) return;  // cancelled, or that read finished first
       self->timed_out_ = true;
       beast::error_code ignored;
-      self->stream_.socket().cancel(ignored);  // the read completes with operation_aborted
+      self->socket().cancel(ignored);  // the read completes with operation_aborted
     });
   }
 
@@ -229,9 +252,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void write(HttpResponse res) {
     res.prepare_payload();
     auto shared = std::make_shared<HttpResponse>(std::move(res));
-    stream_.expires_after(state_->options.write_timeout);
+    beast::get_lowest_layer(stream_).expires_after(state_->options.write_timeout);
     http::async_write(stream_, *shared, [self = shared_from_this(), shared](beast::error_code ec, std::size_t) {
-      self->stream_.expires_never();
+      beast::get_lowest_layer(self->stream_).expires_never();
       self->settle();
       if (!ec && self->linger_) return self->drain_and_close();
       if (ec || !shared->keep_alive()) return self->close();
@@ -239,14 +262,15 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // (With TLS the drained bytes are read below it, undecrypted: they are thrown away either way.)
   void drain_and_close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    socket().shutdown(tcp::socket::shutdown_send, ignored);
     if (!drain_started_) {
       drain_started_ = true;
       arm_read_timer(std::chrono::milliseconds(1000));
     }
-    stream_.socket().async_read_some(net::buffer(scratch_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    socket().async_read_some(net::buffer(scratch_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) {
         self->end_read();
         return self->close();
@@ -257,12 +281,15 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.socket().close(ignored);
+    socket().shutdown(tcp::socket::shutdown_send, ignored);
+    socket().close(ignored);
   }
 
+  tcp::socket& socket() { return beast::get_lowest_layer(stream_).socket(); }
+
   State* state_;
-  beast::tcp_stream stream_;
+  std::shared_ptr<net::ssl::context> context_;  // with TLS: outlives the stream
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   net::steady_timer read_timer_;
@@ -292,8 +319,16 @@ void accept_next(State* state) {
     ++state->accepted;
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    auto session = std::make_shared<Session>(state, std::move(socket));
-    session->launch(state->open > state->options.max_connections);
+    const bool over_limit = state->open >= state->options.max_connections;
+    try {
+      if (state->tls) {
+        std::make_shared<Session<true>>(state, std::move(socket))->launch(over_limit);
+      } else {
+        std::make_shared<Session<false>>(state, std::move(socket))->launch(over_limit);
+      }
+    } catch (const std::exception& e) {  // out of memory, or OpenSSL could not make the connection's state
+      std::fprintf(stderr, "http: could not serve a connection: %s\n", e.what());
+    }
     accept_next(state);
   });
 }
@@ -320,6 +355,19 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions options,
   beast::error_code ec;
   const auto address = net::ip::make_address(state->options.host, ec);
   if (ec) return Status(ErrorCode::kInvalidArgument, "bad HTTP address '" + state->options.host + "': " + ec.message());
+  if (state->options.tls) {
+    auto ctx = std::make_shared<net::ssl::context>(net::ssl::context::tls_server);
+    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+    ctx->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_compression, ec);
+    if (!ec) ctx->use_certificate_chain_file(state->options.tls->cert_file, ec);
+    if (!ec) ctx->use_private_key_file(state->options.tls->key_file, net::ssl::context::pem, ec);
+    if (ec) return Status(ErrorCode::kInvalidArgument, "HTTPS certificate or key: " + ec.message());
+    if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+      return Status(ErrorCode::kInvalidArgument, "HTTPS key " + state->options.tls->key_file +
+                                                     " does not match certificate " + state->options.tls->cert_file);
+    }
+    state->tls = std::move(ctx);
+  }
   const tcp::endpoint endpoint(address, state->options.port);
   const std::string where = state->options.host + ":" + std::to_string(state->options.port);
   state->acceptor.open(endpoint.protocol(), ec);
@@ -345,8 +393,8 @@ std::uint16_t HttpServer::port() const {
 
 HttpServerStats HttpServer::stats() const {
   const State& s = *state_;
-  return HttpServerStats{s.open,       s.accepted,  s.requests,         s.refused,        s.idle_closed,
-                         s.timed_out,  s.oversized, s.malformed,        s.handler_timeouts, s.handler_errors};
+  return HttpServerStats{s.open,      s.accepted,  s.requests,  s.refused,          s.idle_closed, s.timed_out,
+                         s.oversized, s.malformed, s.handler_timeouts, s.handler_errors, s.tls_failures};
 }
 
 void HttpServer::stop_accepting() {

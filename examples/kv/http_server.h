@@ -9,7 +9,8 @@
 //   answer time   a handler that has not answered within handler_timeout is answered 503 for it (outcome
 //                 unknown); its late answer is dropped;
 //   write time    a client that does not read its answer within write_timeout is disconnected.
-// A malformed request is answered 400. After any refusal the connection is closed. No exception escapes: a
+// With `tls`, connections are HTTPS (TLS 1.2+; the TLS handshake must finish within read_timeout); a client that
+// does not speak TLS is closed unanswered. A malformed request is answered 400. After any refusal the connection is closed. No exception escapes: a
 // handler that throws is answered 500, and the I/O threads catch whatever reaches them.
 //
 // The handler runs on an I/O thread and must not block: it answers through `respond`, from any thread, once
@@ -21,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <utility>  // before Beast: Boost 1.74 needs std::exchange declared
@@ -36,6 +38,12 @@ using HttpResponse = boost::beast::http::response<boost::beast::http::string_bod
 using HttpRespond = std::function<void(HttpResponse)>;
 using HttpHandler = std::function<void(HttpRequest&&, HttpRespond)>;
 
+// The server's certificate (PEM, with any intermediates) and its private key, read at start.
+struct HttpTlsOptions {
+  std::string cert_file;
+  std::string key_file;
+};
+
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;  // 0: any free port (see HttpServer::port)
@@ -50,6 +58,7 @@ struct HttpServerOptions {
   // When set, a request's own answer time instead of handler_timeout (slow administrative requests, say).
   std::function<std::chrono::milliseconds(const HttpRequest&)> handler_timeout_for;
   std::chrono::milliseconds write_timeout{10000};
+  std::optional<HttpTlsOptions> tls;  // unset: plain HTTP
 };
 
 // Counters since start; refusals by the status they were answered with.
@@ -64,6 +73,7 @@ struct HttpServerStats {
   std::uint64_t malformed = 0;            // 400 from the parser
   std::uint64_t handler_timeouts = 0;     // 503 for a handler that did not answer in time
   std::uint64_t handler_errors = 0;       // 500: the handler threw
+  std::uint64_t tls_handshake_failures = 0;  // closed unanswered: not TLS, or no acceptable version or cipher
 };
 
 class HttpServer {

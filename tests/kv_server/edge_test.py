@@ -420,6 +420,60 @@ class LimitTests(unittest.TestCase):
         self.assertEqual(j["http_server"]["timed_out_reads"], answers.count(408))
 
 
+class SecureTests(unittest.TestCase):
+    """A single member serving HTTPS, with bearer tokens: clients that do not speak TLS or bring no token get nowhere."""
+
+    def setUp(self):
+        self.work = tempfile.mkdtemp(prefix="kv-secure-")
+        certs = os.path.join(self.work, "certs")
+        subprocess.run([MAKE_CERTS, certs, "localhost"], check=True, stdout=subprocess.DEVNULL)
+        with open(os.path.join(self.work, "tokens"), "w") as f:
+            f.write("read  %s\nwrite %s\n" % ("r" * 32, "w" * 32))
+        self.port = free_port()
+        spec = "1=solo@127.0.0.1:%d/127.0.0.1:%d" % (free_port(), self.port)
+        self.server = Server(self.work, "solo", [
+            "--members", spec, "--data", os.path.join(self.work, "solo"), "--read-timeout-ms", "2000",
+            "--http-tls-cert", os.path.join(certs, "localhost.pem"), "--http-tls-key", os.path.join(certs, "localhost.key"),
+            "--auth-tokens", os.path.join(self.work, "tokens")]).start()
+        import ssl
+        self.context = ssl.create_default_context(cafile=os.path.join(certs, "ca.pem"))
+        self.assertTrue(wait_until(lambda: self.call("GET", "/health")[0] == 200))
+
+    def tearDown(self):
+        self.server.stop()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def call(self, method, target, body=None, token=None):
+        try:
+            conn = http.client.HTTPSConnection("localhost", self.port, context=self.context, timeout=10)
+            headers = {"Authorization": "Bearer " + token} if token else {}
+            conn.request(method, target, body=body, headers=headers)
+            res = conn.getresponse()
+            data = res.read()
+            conn.close()
+            return res.status, json.loads(data) if data.strip() else {}
+        except OSError:
+            return 0, {}
+
+    def test_https_with_tokens(self):
+        self.assertTrue(wait_until(lambda: self.call("PUT", "/kv/a", '{"value":"1"}', "w" * 32)[0] == 200))
+        self.assertEqual(self.call("GET", "/kv/a", token="r" * 32), (200, {"key": "a", "value": "1"}))
+        self.assertEqual(self.call("GET", "/kv/a")[0], 401)
+        self.assertEqual(self.call("PUT", "/kv/a", '{"value":"2"}', "r" * 32)[0], 403)
+        # Plain HTTP to the HTTPS port: no answer, the connection closed; counted.
+        reply = raw(self.port, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertNotIn(b"HTTP/1.1 200", reply)
+        # A client that opens a connection and never starts the TLS handshake is closed at the read timeout.
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        started = time.time()
+        self.assertEqual(s.recv(10), b"")
+        self.assertLess(time.time() - started, 5)
+        s.close()
+        status, j = self.call("GET", "/status", token="r" * 32)
+        self.assertEqual(status, 200)
+        self.assertGreaterEqual(j["http_server"]["tls_handshake_failures"], 2)
+
+
 class CommandLineTests(unittest.TestCase):
     def run_server(self, *args):
         p = subprocess.run([SERVER] + list(args), capture_output=True, timeout=30)
@@ -455,6 +509,8 @@ class CommandLineTests(unittest.TestCase):
               os.path.join(work, "none")], "--auth-tokens"),
             (["--name", "a", "--members", good, "--data", data, "--insecure-transport", "--auth-tokens",
               weak_tokens], "--auth-tokens"),
+            (["--name", "a", "--members", good, "--data", data, "--insecure-transport", "--http-tls-cert", SERVER],
+             "--http-tls-key"),
         ]
         for args, flag in cases:
             code, out = self.run_server(*args)
@@ -536,4 +592,6 @@ class DiskFailureTests(unittest.TestCase):
 if __name__ == "__main__":
     BUILD = sys.argv[1]  # a build directory, or the kv_server binary itself (Bazel)
     SERVER = os.path.abspath(BUILD if os.path.isfile(BUILD) else os.path.join(BUILD, "examples", "kv_server"))
+    MAKE_CERTS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                              "scripts", "make-certs.sh")
     unittest.main(argv=[sys.argv[0]] + sys.argv[2:], verbosity=2)
