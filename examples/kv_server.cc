@@ -263,7 +263,12 @@ int main(int argc, char** argv) {
   api_options.redirect_307 = follower_redirect == "307";
   o.peer_handshake_timeout = std::chrono::milliseconds(peer_handshake_ms);
   o.peer_idle_timeout = std::chrono::milliseconds(peer_idle_ms);
-  if (!http_tls.cert_file.empty()) web.tls = http_tls;
+  if (!http_tls.cert_file.empty()) {
+    web.tls = http_tls;
+    api_options.scheme = "https";
+  } else if (api_options.tokens) {
+    std::fprintf(stderr, "kv_server: bearer tokens over plain HTTP can be read on the way (see --http-tls-cert)\n");
+  }
   web.host = host_port("--http", http_address).first;
   web.port = host_port("--http", http_address).second;
   web.max_connections = connections_within_descriptor_limit(web.max_connections);

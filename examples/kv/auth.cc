@@ -113,6 +113,9 @@ std::optional<TokenHolder> TokenFile::find(std::string_view token) {
         std::ifstream in(path_);
         const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         Result<TokenTable> fresh = in ? TokenTable::parse(text) : Result<TokenTable>(Status(ErrorCode::kIo, "unreadable"));
+        if (fresh.is_ok() && fresh.value().size() == 0) {
+          fresh = Status(ErrorCode::kInvalidArgument, "it holds no tokens");  // as at start: a half-written file, say
+        }
         stamp_ = std::move(seen);  // reported once per change, not once a second
         if (fresh.is_ok()) {
           table_ = std::make_shared<const TokenTable>(std::move(fresh).value());

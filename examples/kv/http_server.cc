@@ -79,6 +79,10 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   void launch(bool over_limit) {
     net::dispatch(stream_.get_executor(), [self = shared_from_this(), over_limit] {
       if constexpr (kTls) {
+        if (over_limit) {  // not worth a TLS handshake to say 503: closed at once
+          ++self->state_->refused;
+          return self->close();
+        }
         self->arm_read_timer(self->state_->options.read_timeout);
         self->stream_.async_handshake(net::ssl::stream_base::server, [self, over_limit](beast::error_code ec) {
           self->end_read();
@@ -86,7 +90,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
             ++self->state_->tls_failures;
             return self->close();
           }
-          over_limit ? self->refuse() : self->start();
+          self->start();
         });
       } else {
         over_limit ? self->refuse() : self->start();
@@ -143,7 +147,10 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
       if (ec || generation != self->read_generation_) return;  // cancelled, or that read finished first
       self->timed_out_ = true;
       beast::error_code ignored;
-      self->socket().cancel(ignored);  // the read completes with operation_aborted
+      self->socket().cancel(ignored);  // a read waiting on the socket completes with operation_aborted
+      // A read of several steps (a TLS handshake, a request, the drain) may have its next step queued rather than
+      // waiting, which cancel() does not reach: with the receiving side shut, that step ends at once too.
+      self->socket().shutdown(tcp::socket::shutdown_receive, ignored);
     });
   }
 

@@ -1,7 +1,8 @@
 // An HTTP/1.1 server on Beast's asynchronous API, for the key-value example: a small pool of I/O threads serves
 // every connection (no thread per connection), with keep-alive and pipelining (requests on one connection are
 // answered in order, one at a time), and a bound on everything a client can make it hold:
-//   connections   at most max_connections open; one more is answered 503 with Retry-After and closed;
+//   connections   at most max_connections open; one more is answered 503 with Retry-After and closed (with TLS:
+//                 closed at once, before any handshake);
 //   idle time     a connection with no request under way is closed after idle_timeout;
 //   read time     a request must arrive whole within read_timeout of its first byte, or it is answered 408;
 //   header size   max_header_bytes, checked while reading (request line too long: 414; headers: 431);

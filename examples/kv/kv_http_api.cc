@@ -1,5 +1,7 @@
 #include "examples/kv/kv_http_api.h"
 
+#include <algorithm>
+#include <cctype>
 #include <future>
 #include <nlohmann/json.hpp>
 
@@ -154,7 +156,8 @@ KvHttpApi::~KvHttpApi() {
 }
 
 bool KvHttpApi::is_admin(const HttpRequest& req) {
-  const std::string_view t(req.target().data(), req.target().size());
+  std::string_view t(req.target().data(), req.target().size());
+  t = t.substr(0, t.find('?'));
   return t.rfind("/members", 0) == 0 || t == "/leave";
 }
 
@@ -188,8 +191,11 @@ std::optional<HttpResponse> KvHttpApi::refuse_unauthorized(const HttpRequest& re
   const Origin o{req.version(), std::string(req.target())};
   const auto header = req[http::field::authorization];
   const std::string_view credentials(header.data(), header.size());
-  constexpr std::string_view kBearer = "Bearer ";
-  if (credentials.substr(0, kBearer.size()) != kBearer) {
+  constexpr std::string_view kBearer = "bearer ";  // the scheme's name is case-insensitive (RFC 9110, 11.1)
+  const std::string_view scheme = credentials.substr(0, kBearer.size());
+  if (scheme.size() != kBearer.size() ||
+      !std::equal(scheme.begin(), scheme.end(), kBearer.begin(),
+                  [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; })) {
     HttpResponse res = error(o, http::status::unauthorized, "authentication required: Authorization: Bearer TOKEN");
     res.set(http::field::www_authenticate, "Bearer realm=\"kv\"");
     return res;
@@ -276,7 +282,7 @@ HttpResponse KvHttpApi::failure(const Origin& o, const Status& s) const {
     }
     const http::status redirect = options_.redirect_307 ? http::status::temporary_redirect : http::status::misdirected_request;
     HttpResponse res = reply(o, redirect, json{{"error", "not_leader"}, {"leader", *leader}, {"http", address}});
-    res.set(http::field::location, "http://" + address + o.target);
+    res.set(http::field::location, options_.scheme + "://" + address + o.target);
     return res;
   }
   if (s.code() == ErrorCode::kInvalidArgument) return error(o, http::status::bad_request, s.message());

@@ -38,6 +38,7 @@ struct KvHttpApiOptions {
   // How a follower sends a client to the leader: 421 Misdirected Request (the default), or 307 Temporary Redirect,
   // which HTTP clients that follow redirects (curl -L) follow with the same method and body. Both carry Location.
   bool redirect_307 = false;
+  std::string scheme = "http";  // of the Location given with those answers: "https" when every member serves HTTPS
   // Bearer tokens with roles (auth.h); null: every request is served without asking who sent it.
   std::shared_ptr<TokenFile> tokens;
 };

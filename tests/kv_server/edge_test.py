@@ -462,7 +462,7 @@ class SecureTests(unittest.TestCase):
         self.assertEqual(self.call("PUT", "/kv/a", '{"value":"2"}', "r" * 32)[0], 403)
         # Plain HTTP to the HTTPS port: no answer, the connection closed; counted.
         reply = raw(self.port, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-        self.assertNotIn(b"HTTP/1.1 200", reply)
+        self.assertEqual(reply, b"")
         # A client that opens a connection and never starts the TLS handshake is closed at the read timeout.
         s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
         started = time.time()

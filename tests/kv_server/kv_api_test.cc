@@ -220,6 +220,7 @@ TEST_CASE("kv auth: 401 without a known token, 403 for a role that does not allo
   CHECK(call(api, http::verb::get, "/health").status == http::status::ok);  // load balancers ask without a token
 
   CHECK(call(api, http::verb::get, "/kv/a", "", reader).status == http::status::not_found);
+  CHECK(call(api, http::verb::get, "/kv/a", "", "bearer rrrrrrrrrrrrrrrrrrrr").status == http::status::not_found);
   Answer denied = call(api, http::verb::put, "/kv/a", R"({"value":"1"})", reader);
   CHECK(denied.status == http::status::forbidden);
   CHECK(denied.body["error"] == "this token's role is read; PUT /kv/a needs write");
@@ -250,8 +251,17 @@ TEST_CASE("kv auth: 401 without a known token, 403 for a role that does not allo
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   CHECK(call(api, http::verb::get, "/kv/a", "", "Bearer nnnnnnnnnnnnnnnnnnnn").status == http::status::not_found);
   CHECK(call(api, http::verb::get, "/kv/a", "", admin).status == http::status::not_found);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // checked again: still reported only once
+  CHECK(call(api, http::verb::get, "/kv/a", "", admin).status == http::status::not_found);
+  // A file left with no tokens (half written, say) is refused like a bad one: the tokens in force stay.
+  {
+    std::ofstream(path + ".new") << "# nothing yet\n";
+  }
+  std::filesystem::rename(path + ".new", path);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  CHECK(call(api, http::verb::get, "/kv/a", "", admin).status == http::status::not_found);
   CHECK(std::count_if(log.begin(), log.end(), [](const std::string& l) { return l.find("cannot be used") != l.npos; }) ==
-        1);
+        2);
 }
 
 }  // namespace
