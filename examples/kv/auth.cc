@@ -91,15 +91,21 @@ std::string TokenFile::stamp() const {
 Result<std::shared_ptr<TokenFile>> TokenFile::open(std::string path, Log log) {
   std::shared_ptr<TokenFile> f(new TokenFile(std::move(path), std::move(log)));
   f->stamp_ = f->stamp();
-  std::ifstream in(f->path_);
-  if (!in) return Status(ErrorCode::kInvalidArgument, "cannot read token file " + f->path_);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  Result<TokenTable> table = TokenTable::parse(text);
-  if (!table.is_ok()) return table.status();
-  if (table.value().size() == 0) return Status(ErrorCode::kInvalidArgument, f->path_ + " holds no tokens");
+  Result<TokenTable> table = f->read();
+  if (!table.is_ok()) return Status(table.status().code(), f->path_ + ": " + table.status().message());
   f->table_ = std::make_shared<const TokenTable>(std::move(table).value());
   f->checked_ = std::chrono::steady_clock::now();
   return f;
+}
+
+Result<TokenTable> TokenFile::read() const {
+  std::ifstream in(path_);
+  if (!in) return Status(ErrorCode::kInvalidArgument, "cannot be read");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Result<TokenTable> table = TokenTable::parse(text);
+  // A file with no tokens is refused at start and on reload alike (a half-written one, say).
+  if (table.is_ok() && table.value().size() == 0) return Status(ErrorCode::kInvalidArgument, "it holds no tokens");
+  return table;
 }
 
 std::optional<TokenHolder> TokenFile::find(std::string_view token) {
@@ -110,12 +116,7 @@ std::optional<TokenHolder> TokenFile::find(std::string_view token) {
     if (now - checked_ >= std::chrono::seconds(1)) {
       checked_ = now;
       if (std::string seen = stamp(); seen != stamp_) {
-        std::ifstream in(path_);
-        const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        Result<TokenTable> fresh = in ? TokenTable::parse(text) : Result<TokenTable>(Status(ErrorCode::kIo, "unreadable"));
-        if (fresh.is_ok() && fresh.value().size() == 0) {
-          fresh = Status(ErrorCode::kInvalidArgument, "it holds no tokens");  // as at start: a half-written file, say
-        }
+        Result<TokenTable> fresh = read();
         stamp_ = std::move(seen);  // reported once per change, not once a second
         if (fresh.is_ok()) {
           table_ = std::make_shared<const TokenTable>(std::move(fresh).value());

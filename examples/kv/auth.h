@@ -52,6 +52,7 @@ class TokenFile {
  private:
   TokenFile(std::string path, Log log) : path_(std::move(path)), log_(std::move(log)) {}
   std::string stamp() const;  // modification time, size and inode; "" if the file cannot be read
+  Result<TokenTable> read() const;  // parsed, with at least one token
 
   const std::string path_;
   const Log log_;

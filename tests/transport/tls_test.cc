@@ -51,10 +51,9 @@ TransportOptions tls_options(NodeId self, std::vector<PeerAddress> peers, const 
 
 // b (node-2) listens with a certificate from `ca`; a (node-1) dials it with `a_files` (or in plaintext).
 struct Listener {
-  CertAuthority& ca;
   TlsFiles files;
   Node b;
-  explicit Listener(CertAuthority& authority) : ca(authority), files(authority, authority.issue({"node-2"})) {
+  explicit Listener(CertAuthority& authority) : files(authority, authority.issue({"node-2"})) {
     b.start(tls_options(2, {{1, "node-1", "127.0.0.1", 1}}, files));
   }
   PeerAddress address() const { return {2, "node-2", "127.0.0.1", b.transport->port()}; }
