@@ -12,6 +12,9 @@
 //
 // Levels, each reporting pass or fail per rule:
 //   api            the whole written contract, error cases included;
+//   model          a boundary-seeking workload checked against a reference model after every operation and every
+//                  reopen (indices, every term, reads under byte limits, hard state, snapshot metadata), a long log
+//                  of thousands of entries reopened whole, and kLocked for a second process while the log is in use;
 //   process-crash  a child process (fork + exec of this binary) runs a seeded workload and is killed with SIGKILL
 //                  at a random moment; the log is reopened and checked against what was acknowledged;
 //   power-loss     every file operation is recorded; crash states are rebuilt at every acknowledgement and inside
@@ -49,7 +52,7 @@ struct SuiteOptions {
   int crash_points_inside_ops = 12;  // power loss: random trace positions besides every acknowledgement
   bool deep = false;               // 20 seeds, 60 operations, 40 inner crash points
   std::string work_dir;            // default: $TMPDIR/raftkit-conformance-<name>-<pid>
-  std::vector<std::string> levels = {"api", "process-crash", "power-loss", "ordering", "corruption", "errors", "snapshots"};
+  std::vector<std::string> levels = {"api", "model", "process-crash", "power-loss", "ordering", "corruption", "errors", "snapshots"};
   // File names the adapter declares as not holding durable state (LMDB's lock.mdb): left out of the self-check
   // and of damage. The report lists them.
   std::vector<std::string> non_durable_files;

@@ -207,6 +207,16 @@ void for_each_crash_state(const std::vector<iotrace::Op>& trace, const std::stri
     if (trace[i].type == OpType::kMark) points.insert(i + 1);
   }
   for (int i = 0; i < inside && !trace.empty(); ++i) points.insert(random.below(trace.size()));
+  // Just after each sync inside an operation: where an adapter that orders its syncs wrongly (a hard state made
+  // durable before the entries of the same write) shows it. Sampled when there are many.
+  std::vector<std::size_t> syncs;
+  for (std::size_t i = 0; i < trace.size(); ++i) {
+    if (trace[i].type == OpType::kSync || trace[i].type == OpType::kDirSync) syncs.push_back(i + 1);
+  }
+  const std::size_t sync_budget = 8 * static_cast<std::size_t>(std::max(inside, 1));
+  for (std::size_t k = 0; k < syncs.size(); ++k) {
+    if (syncs.size() <= sync_budget || random.below(syncs.size()) < sync_budget) points.insert(syncs[k]);
+  }
   points.insert(trace.size());
   DiskModel model(root);
   std::size_t applied = 0, acked = 0;

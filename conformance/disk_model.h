@@ -80,7 +80,7 @@ class DiskModel {
 };
 
 // Every crash state of a recorded trace worth checking: just after each acknowledgement mark, at `inside` random
-// positions, and at the end; under the pessimistic model always and under the torn and reordered models where
+// positions, just after each sync (up to 8 * inside of them, sampled beyond that), and at the end; under the pessimistic model always and under the torn and reordered models where
 // something is unsynced. Each is materialised in root-crash-POSITION-MODEL and handed to visit, which returns
 // whether the state passed (a passing state's directory is then removed; a failing one is kept for inspection).
 // `acked` is the last acknowledgement mark's value before the position. A state that cannot be materialised goes

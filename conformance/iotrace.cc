@@ -42,6 +42,7 @@ struct State {
   pid_t armed_thread = 0;  // injection counts only calls from the thread that armed it
   int write_countdown = 0, write_errno = 0;
   int injected = 0;
+  long armed_writes = 0, armed_syncs = 0;  // calls seen from the armed thread since it was armed
   std::atomic<int> probe_calls{0};
   int stream_fd = -1;  // when streaming (start_streaming): records go to this file, not to `trace`
 };
@@ -179,6 +180,7 @@ bool inject_write_failure() {
   std::lock_guard<std::mutex> lock(state().mu);
   State& s = state();
   if (s.armed_thread != gettid()) return false;
+  ++s.armed_writes;
   if (s.write_countdown > 0 && --s.write_countdown == 0) {
     ++s.injected;
     errno = s.write_errno;
@@ -191,6 +193,7 @@ bool inject_sync_failure() {
   std::lock_guard<std::mutex> lock(state().mu);
   State& s = state();
   if (s.armed_thread != gettid()) return false;
+  ++s.armed_syncs;
   if (s.sync_countdown > 0 && --s.sync_countdown == 0) {
     ++s.injected;
     errno = s.sync_errno;
@@ -353,6 +356,7 @@ void fail_nth_sync(int n, int err) {
   state().sync_countdown = n;
   state().sync_errno = err;
   state().armed_thread = gettid();
+  state().armed_writes = state().armed_syncs = 0;
 }
 
 void fail_nth_write(int n, int err) {
@@ -360,6 +364,12 @@ void fail_nth_write(int n, int err) {
   state().write_countdown = n;
   state().write_errno = err;
   state().armed_thread = gettid();
+  state().armed_writes = state().armed_syncs = 0;
+}
+
+CallCounts armed_calls() {
+  std::lock_guard<std::mutex> lock(state().mu);
+  return CallCounts{state().armed_writes, state().armed_syncs};
 }
 
 int injected_failures() {

@@ -65,6 +65,13 @@ void fail_nth_sync(int n, int err);
 // The nth (1-based) write call on a traced file from now fails with err without writing; 0 disables.
 void fail_nth_write(int n, int err);
 int injected_failures();
+// Write and sync calls on traced files made by the armed thread since it last armed (fail_nth_write(0, 0) arms
+// without failing anything): where an operation's calls lie, to aim an injection into the middle of one.
+struct CallCounts {
+  long writes = 0;
+  long syncs = 0;
+};
+CallCounts armed_calls();
 
 // True when this process's calls really go through the recorder (it was loaded before libc).
 bool interposition_works();

@@ -22,6 +22,9 @@ Status run_op(DurableLog& log, const WorkOp& op) { return op.is_compaction ? log
 }  // namespace
 
 void run_child_if_requested(int argc, char** argv, const AdapterFactory& factory) {
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], kLockProbeFlag) == 0) run_lock_probe_child(factory, argv[i + 1]);
+  }
   for (int i = 1; i + 3 < argc; ++i) {
     if (std::strcmp(argv[i], kSnapshotChildFlag) == 0) {
       run_snapshot_child(factory, argv[i + 1], std::strtoull(argv[i + 2], nullptr, 10), std::strtoul(argv[i + 3], nullptr, 10));

@@ -30,7 +30,8 @@ Report Results::finish(const std::string& adapter) { return Report{adapter, rule
 
 void record_verdict(Results& results, const std::string& level, const std::string& verdict,
                     const std::string& context) {
-  static const std::vector<std::string> ordering = {kRuleHardState, kRuleVote, kRuleTruncate, kRuleCompaction};
+  static const std::vector<std::string> ordering = {kRuleHardState, kRuleVote, kRuleHardStateOrder, kRuleTruncate,
+                                                    kRuleCompaction};
   if (verdict.empty()) {
     results.check(level, kRuleEntries, true);
     for (const std::string& rule : ordering) results.check("ordering", rule, true);
@@ -94,6 +95,7 @@ Report run_suite(const AdapterFactory& factory, const SuiteOptions& given) {
     return std::find(options.levels.begin(), options.levels.end(), level) != options.levels.end();
   };
   if (wants("api")) run_api_level(factory, options, results);
+  if (wants("model")) run_model_level(factory, options, results);
   if (wants("process-crash")) run_process_crash_level(factory, options, results);
   if (wants("power-loss") || wants("ordering") || wants("corruption")) {
     if (!iotrace::interposition_works()) {
@@ -156,7 +158,7 @@ int main_for(int argc, char** argv, const std::string& adapter_name, const Adapt
       }
     } else {
       std::fprintf(stderr,
-                   "usage: %s [--seed S] [--seeds N] [--operations N] [--deep] [--levels api,process-crash,"
+                   "usage: %s [--seed S] [--seeds N] [--operations N] [--deep] [--levels api,model,process-crash,"
                    "power-loss,ordering,corruption,errors,snapshots] [--work-dir D] [--non-durable FILE] [--verbose]\n",
                    argv[0]);
       return 2;

@@ -42,11 +42,17 @@ void run_process_crash_level(const AdapterFactory& factory, const SuiteOptions& 
 void run_power_loss_levels(const AdapterFactory& factory, const SuiteOptions& options, Results& results);
 void run_error_level(const AdapterFactory& factory, const SuiteOptions& options, Results& results);
 void run_snapshot_level(const AdapterFactory& factory, const SuiteOptions& options, Results& results);
+void run_model_level(const AdapterFactory& factory, const SuiteOptions& options, Results& results);
+// A second process (this executable with kLockProbeFlag) opens dir while this one has it open; "" if it got kLocked.
+std::string probe_lock(const SuiteOptions& options, const std::string& dir);
+// The probe's side: prints "LOCK <code> ..." (or "LOCK OK") and exits.
+[[noreturn]] void run_lock_probe_child(const AdapterFactory& factory, const std::string& dir);
 // The snapshot level's workload child: runs the steps, printing each acknowledgement, until killed.
 void run_snapshot_child(const AdapterFactory& factory, const std::string& dir, std::uint64_t seed, std::size_t count);
 
 inline constexpr const char* kChildFlag = "--raftkit-conformance-child";
 inline constexpr const char* kCheckFlag = "--raftkit-conformance-check";
+inline constexpr const char* kLockProbeFlag = "--raftkit-conformance-lock-probe";
 inline constexpr const char* kSnapshotChildFlag = "--raftkit-conformance-snapshot-child";
 
 // Starts this executable (options.executable, options.child_args, then `extra`) with its standard output on a pipe

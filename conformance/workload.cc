@@ -141,6 +141,193 @@ std::vector<WorkOp> generate_workload(std::uint64_t seed, std::size_t count) {
   return ops;
 }
 
+Index model_last_index(const ModelLog& m) { return last_index(m); }
+Term model_last_term(const ModelLog& m) { return last_term(m); }
+
+std::vector<WorkOp> generate_boundary_workload(std::uint64_t seed, std::size_t count, BoundaryShape shape,
+                                              std::size_t* long_log_from) {
+  Random r(seed ^ 0xb0da5);
+  ModelLog m;
+  std::vector<WorkOp> ops;
+  std::uint64_t salt = 0;  // each batch's payloads differ from every earlier batch's at the same index and term
+  auto entries_from = [&](Index first, Term term, std::size_t n, std::size_t max_size) {
+    std::vector<Entry> out;
+    ++salt;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t size = r.below(max_size + 1);
+      const auto kind = r.chance(50000) ? EntryKind::kNoop : (r.chance(30000) ? EntryKind::kConfiguration : EntryKind::kNormal);
+      out.push_back(Entry{first + i, term, kind, payload_for(seed ^ (salt << 32), first + i, term, size)});
+    }
+    return out;
+  };
+  // A batch of one entry, a few, dozens, or several MiB in one write.
+  auto some_entries = [&](Index first, Term term) {
+    const std::uint64_t dice = r.below(100);
+    if (dice < 25) return entries_from(first, term, 1, 200);
+    if (dice < 75) return entries_from(first, term, 2 + r.below(10), 400);
+    if (dice < 93) return entries_from(first, term, 20 + r.below(80), 2000);
+    if (!shape.big_batches) return entries_from(first, term, 4 + r.below(8), 64u << 10);
+    return entries_from(first, term, 8 + r.below(16), 512u << 10);  // 2-6 MiB on average
+  };
+  auto next_term = [&]() { return std::max({m.hard_state.term, last_term(m), Term{1}}); };
+  auto push = [&](WorkOp op) {
+    apply(m, op);
+    ops.push_back(std::move(op));
+  };
+  std::size_t long_at = shape.long_log ? count / 2 : SIZE_MAX;
+  if (long_log_from != nullptr) *long_log_from = SIZE_MAX;
+  // Once per workload, whatever the dice say: each edge in turn.
+  auto tour = [&]() {
+    auto write = [&](std::optional<Index> truncate, std::size_t n, std::optional<HardState> hs) {
+      WorkOp op;
+      op.write.truncate_after = truncate;
+      if (n > 0) op.write.entries = entries_from(std::min(last_index(m), truncate.value_or(last_index(m))) + 1, next_term(), n, 300);
+      op.write.hard_state = hs;
+      push(std::move(op));
+    };
+    auto compact = [&](Index at, Term term) {
+      WorkOp op;
+      op.is_compaction = true;
+      op.meta.last_index = at;
+      op.meta.last_term = std::max(term, m.meta.last_term);
+      op.meta.configuration.voters = {1, 2, 3};
+      push(std::move(op));
+    };
+    write(std::nullopt, 6, std::nullopt);
+    if (shape.big_batches) {
+      WorkOp big;  // 8 MiB in one write: an engine that writes it in pieces can run out of space part-way
+      big.write.entries = entries_from(last_index(m) + 1, next_term(), 8, 0);
+      for (Entry& e : big.write.entries) e.payload = payload_for(seed ^ (++salt << 32), e.index, e.term, 1u << 20);
+      push(std::move(big));
+    }
+    compact(m.meta.last_index + 2, m.entries[1].term);
+    write(m.meta.last_index, 0, std::nullopt);  // truncate to exactly the snapshot point
+    write(std::nullopt, 5, std::nullopt);
+    write(last_index(m), 0, std::nullopt);  // truncate at the last index: nothing goes
+    write(std::nullopt, 0, std::nullopt);   // an empty write
+    compact(last_index(m), last_term(m));   // compact at the last index
+    HardState hs = m.hard_state;
+    hs.term = next_term() + 1;
+    hs.voted_for = 2;
+    hs.commit = std::max(hs.commit, m.meta.last_index);
+    write(std::nullopt, 0, hs);  // a hard-state-only write right after a compaction
+    write(std::nullopt, 3, std::nullopt);
+    compact(last_index(m) + 3, next_term());  // compact beyond the last index
+    write(std::nullopt, 0, std::nullopt);
+    write(std::nullopt, 2, std::nullopt);
+  };
+  const std::size_t tour_at = count / 4;
+  while (ops.size() < count) {
+    if (ops.size() == tour_at) {
+      tour();
+      continue;
+    }
+    if (ops.size() >= long_at) {
+      long_at = SIZE_MAX;
+      if (long_log_from != nullptr) *long_log_from = ops.size();
+      // The long log: about 4,000 entries of up to 12 KiB, in batches of 128.
+      for (std::size_t b = 0; b < kLongLogWrites; ++b) {
+        WorkOp op;
+        op.write.entries = entries_from(last_index(m) + 1, next_term(), 128, 12u << 10);
+        push(std::move(op));
+      }
+      continue;
+    }
+    WorkOp op;
+    const Index snap = m.meta.last_index;
+    const Index last = last_index(m);
+    const std::uint64_t pick = r.below(100);
+    if (pick < 30 || last == snap) {
+      op.write.entries = some_entries(last + 1, next_term());
+      if (r.chance(250000)) {
+        HardState hs = m.hard_state;
+        hs.term = std::max(hs.term, op.write.entries.back().term);
+        hs.commit = std::max(hs.commit, last);
+        op.write.hard_state = hs;
+      }
+    } else if (pick < 42) {
+      HardState hs = m.hard_state;
+      const std::uint64_t what = r.below(3);
+      if (what == 0 || hs.term == 0) {
+        hs.term = next_term() + 1;
+        hs.voted_for = r.chance(400000) ? kNoNode : 1 + r.below(5);
+      } else if (what == 1 && hs.voted_for == kNoNode) {
+        hs.voted_for = 1 + r.below(5);
+      } else {
+        hs.commit = std::max(hs.commit, snap + r.below(last - snap + 1));
+      }
+      op.write.hard_state = hs;
+    } else if (pick < 46) {
+      // An empty write: must succeed and change nothing.
+    } else if (pick < 66) {
+      // Truncate at a boundary: the snapshot point, just after it, just before or at the last index, past the end,
+      // or anywhere; then (usually) append at the same indices, under the same or a new term.
+      const Index candidates[] = {snap, snap + 1, last > snap ? last - 1 : snap, last, last + 1 + r.below(4),
+                                  snap + r.below(last - snap + 1)};
+      const Index at = std::max(snap, candidates[r.below(6)]);
+      op.write.truncate_after = at;
+      const Index keep = std::min(at, last);
+      if (!r.chance(350000)) {
+        const Term before = keep == snap ? m.meta.last_term : m.entries[keep - snap - 1].term;
+        const bool same_term = r.chance(400000) && before >= m.hard_state.term;
+        Term term = same_term ? std::max<Term>(before, 1) : next_term() + 1;
+        if (!same_term) {
+          HardState hs = m.hard_state;
+          hs.term = term;
+          hs.voted_for = kNoNode;
+          op.write.hard_state = hs;
+        }
+        op.write.entries = some_entries(keep + 1, term);
+      }
+    } else if (pick < 86) {
+      op.is_compaction = true;
+      const std::uint64_t where = r.below(6);
+      if (where == 0) {
+        op.meta = m.meta;  // the current point again, with another configuration
+      } else if (where == 1) {
+        op.meta.last_index = snap + 1;
+      } else if (where == 2) {
+        op.meta.last_index = last;
+      } else if (where == 3) {
+        op.meta.last_index = last + 1 + r.below(3);
+        op.meta.last_term = next_term() + r.below(2);
+      } else {
+        op.meta.last_index = snap + 1 + r.below(last - snap);
+      }
+      if (op.meta.last_index > snap && op.meta.last_index <= last) {
+        op.meta.last_term = m.entries[op.meta.last_index - snap - 1].term;
+        if (r.chance(150000)) op.meta.last_term += 1;  // onto another term: the log after it goes too
+      }
+      op.meta.last_term = std::max(op.meta.last_term, m.meta.last_term);
+      if (op.meta.last_index > 0) op.meta.last_term = std::max<Term>(op.meta.last_term, 1);
+      op.meta.configuration.voters = {1, 2, 3};
+      if (r.chance(400000)) op.meta.configuration.learners = {4 + r.below(3)};
+      if (r.chance(200000)) op.meta.configuration.metadata = "members " + std::to_string(r.below(1000));
+    } else {
+      // A hard-state-only write right after a compaction, or a lone vote in a new term.
+      HardState hs = m.hard_state;
+      hs.term = next_term() + 1;
+      hs.voted_for = 1 + r.below(5);
+      hs.commit = std::max(hs.commit, snap);
+      if (!ops.empty() && ops.back().is_compaction) {
+        op.write.hard_state = hs;
+      } else {
+        op.is_compaction = true;
+        op.meta.last_index = snap + (last > snap ? 1 + r.below(last - snap) : 0);
+        op.meta.last_term = op.meta.last_index == snap ? m.meta.last_term : m.entries[op.meta.last_index - snap - 1].term;
+        op.meta.last_term = std::max(op.meta.last_term, m.meta.last_term);
+        op.meta.configuration.voters = {1, 2, 3};
+        push(std::move(op));
+        if (ops.size() >= count) break;
+        op = WorkOp{};
+        op.write.hard_state = hs;
+      }
+    }
+    push(std::move(op));
+  }
+  return ops;
+}
+
 Result<ModelLog> read_model(const DurableLog& log) {
   ModelLog m;
   m.meta = log.snapshot_meta();
@@ -202,6 +389,15 @@ std::string verify_recovery(const ModelLog& recovered, const std::vector<WorkOp>
   // Not an allowed state: name the most specific rule broken.
   const std::string at = " (after " + std::to_string(acked) + " acknowledged operations" +
                          (pending ? ", with \"" + pending->describe() + "\" in flight)" : ")");
+  if (pending && !pending->is_compaction && pending->write.hard_state &&
+      recovered.hard_state == *pending->write.hard_state && !(before.hard_state == recovered.hard_state) &&
+      !pending->write.entries.empty()) {
+    const ModelLog& whole = candidates.back();  // the write complete: the only state that may show its hard state
+    const Index rec_last = recovered.entries.empty() ? recovered.meta.last_index : recovered.entries.back().index;
+    return std::string(kRuleHardStateOrder) + ": recovered the in-flight write's hard state " +
+           describe_hs(recovered.hard_state) + " with the log through " + std::to_string(rec_last) + ", not through " +
+           std::to_string(last_index(whole)) + at;
+  }
   bool hs_ok = false, meta_ok = false;
   for (const ModelLog& c : candidates) {
     hs_ok = hs_ok || c.hard_state == recovered.hard_state;

@@ -41,6 +41,27 @@ void apply(ModelLog& log, const WorkOp& op);
 // truncations followed by appends, compactions (including past the last index).
 std::vector<WorkOp> generate_workload(std::uint64_t seed, std::size_t count);
 
+// Aimed at the contract's boundaries rather than at typical use: truncations and compactions at, around and past
+// the snapshot point and the last index (compaction onto the current point with a new configuration, onto an entry
+// of another term, beyond the end), truncations followed by appends at the same indices (new payloads, same or new
+// term), hard-state-only and empty writes (also right after a compaction), and batches from one entry to several
+// MiB written at once; from operation count/4, a fixed tour of each of those edges in turn (an 8 MiB batch
+// among them). With long_log, from
+// about operation count/2 (*long_log_from says where), kLongLogWrites writes append thousands of entries (tens of
+// MiB: several segments or engine files). Deterministic from the seed.
+// Without big_batches, no write carries more than about 1 MiB (for levels that copy every byte many times).
+inline constexpr std::size_t kLongLogWrites = 32;
+struct BoundaryShape {
+  bool long_log = false;
+  bool big_batches = true;
+};
+std::vector<WorkOp> generate_boundary_workload(std::uint64_t seed, std::size_t count, BoundaryShape shape,
+                                              std::size_t* long_log_from = nullptr);
+
+// Last index and term of a model, as DurableLog reports them.
+Index model_last_index(const ModelLog& m);
+Term model_last_term(const ModelLog& m);
+
 // Reads a whole log through the adapter (paged reads).
 Result<ModelLog> read_model(const DurableLog& log);
 
@@ -55,6 +76,7 @@ inline constexpr const char* kRuleHardState = "an acknowledged hard state surviv
 inline constexpr const char* kRuleVote = "the vote never changes within a term";
 inline constexpr const char* kRuleEntries = "acknowledged entries survive, as written";
 inline constexpr const char* kRuleTruncate = "truncate then append recovers as old log or a prefix of the new";
+inline constexpr const char* kRuleHardStateOrder = "within one write, the hard state is durable only with all its entries";
 inline constexpr const char* kRuleCompaction = "compaction recovers entirely before or entirely after";
 
 }  // namespace raftkit::conformance

@@ -38,14 +38,35 @@ std::vector<Variant> variants() {
   trims.trims_corruption = true;
   Breakage dir;
   dir.no_dir_sync = true;
+  Breakage cache;
+  cache.stale_read_cache = true;
+  Breakage snapshot_term;
+  snapshot_term.forgets_snapshot_term = true;
+  Breakage volatile_truncation;
+  volatile_truncation.volatile_truncation_to_snapshot = true;
+  Breakage capped;
+  capped.caps_recovery = true;
+  Breakage enospc;
+  enospc.enospc_as_io = true;
+  Breakage hs_first;
+  hs_first.hard_state_first = true;
+  Breakage unlock;
+  unlock.unlocks_after_open = true;
   return {
-      {"correct", none, "", {"api", "process-crash", "power-loss", "ordering", "corruption", "errors"}},
+      {"correct", none, "", {"api", "model", "process-crash", "power-loss", "ordering", "corruption", "errors"}},
       {"no-fsync", no_fsync, "acknowledged entries survive", {"power-loss", "ordering"}},
       {"vote-not-synced", vote, "hard state", {"power-loss", "ordering"}},
       {"non-atomic-truncation", truncation, "", {"power-loss", "ordering"}},
       {"ack-before-sync-every-3rd", nth, "acknowledged entries survive", {"power-loss", "ordering"}},
       {"trims-corruption", trims, "silently", {"corruption"}},
       {"no-directory-sync", dir, "", {"power-loss", "ordering"}},
+      {"stale-read-cache", cache, "reads return exactly what was written", {"model"}},
+      {"forgets-snapshot-term", snapshot_term, "after a clean reopen", {"model"}},
+      {"volatile-truncation-to-snapshot", volatile_truncation, "after a clean reopen", {"model"}},
+      {"caps-recovery", capped, "a long log", {"model"}},
+      {"enospc-as-io", enospc, "gives kNoSpace", {"errors"}},
+      {"hard-state-before-entries", hs_first, "hard state is durable only with all its entries", {"power-loss", "ordering"}},
+      {"unlocks-after-open", unlock, "kLocked", {"model"}},
   };
 }
 

@@ -1,6 +1,7 @@
 #include "tests/conformance/simple_file_log.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -91,7 +92,24 @@ Result<std::unique_ptr<SimpleFileLog>> SimpleFileLog::open(const std::string& di
   log->breakage_ = breakage;
   log->directory_ = std::move(d).value();
   if (Status s = log->recover(); !s.is_ok()) return s;
+  if (breakage.unlocks_after_open) {
+    // Broken on purpose: let go of the directory lock (the descriptor of <dir>/LOCK) once open.
+    for (const auto& fd : std::filesystem::directory_iterator("/proc/self/fd")) {
+      std::error_code ec;
+      const auto target = std::filesystem::read_symlink(fd.path(), ec);
+      if (!ec && target.parent_path() == log->directory_->path() && target.filename() != "entries.log") {
+        ::flock(std::stoi(fd.path().filename().string()), LOCK_UN);
+      }
+    }
+  }
   return log;
+}
+
+Result<Term> SimpleFileLog::term_at(Index index) const {
+  if (breakage_.forgets_snapshot_term && snapshot_recovered_ && index == index_.meta().last_index && index > 0) {
+    return Status(ErrorCode::kCompacted, "broken on purpose: the snapshot point's term is not kept across a reopen");
+  }
+  return IndexedLog::term_at(index);
 }
 
 SimpleFileLog::~SimpleFileLog() {
@@ -149,6 +167,7 @@ Status SimpleFileLog::recover() {
     auto m = decode_snapshot_meta(snap.value());
     if (!m.is_ok()) return m.status();
     meta = m.value();
+    snapshot_recovered_ = true;
   }
   std::uint64_t sealed = 0;
   if (std::filesystem::exists(directory_->path() + "/state")) {
@@ -177,6 +196,7 @@ Status SimpleFileLog::recover() {
   bool discard_rest = false;  // the snapshot point's entry had another term: the log after it is void
   bool stale = false;         // the file still holds entries a compaction removed
   while (pos < bytes.size()) {
+    if (breakage_.caps_recovery && offsets_.size() >= 2048) break;  // broken on purpose: "enough" recovered
     const std::size_t size = intact_batch_at(bytes, pos);
     if (size == 0) {
       if (pos < sealed) return Status(ErrorCode::kCorruption, "entries.log: damaged batch at offset " + std::to_string(pos) + " below the acknowledged length");
@@ -239,22 +259,31 @@ Status SimpleFileLog::save_state(const HardState& hs, std::uint64_t sealed) {
   return commit_file("state", !breakage_.vote_not_synced);
 }
 
-Status SimpleFileLog::rewrite_entries(std::vector<Entry> keep, const HardState& hs) {
+Status SimpleFileLog::prepare_rewrite(const std::vector<Entry>& keep, const HardState& hs, Rewrite& out) {
   // (a) Unseal: until the new file is in place, no length of entries.log counts as acknowledged.
   if (Status s = save_state(hard_state_, 0); !s.is_ok()) return s;
   // (b) The new entries file and (c) the new state, both complete and synced under temporary names. Running
   //     out of space can only happen here, before anything visible changed.
-  std::vector<std::uint64_t> offsets, lengths;
-  const std::string data = keep.empty() ? std::string() : encode_batch(keep, offsets, lengths);
+  const std::string data = keep.empty() ? std::string() : encode_batch(keep, out.offsets, out.lengths);
+  out.size = data.size();
   if (Status s = prepare_file("entries.log", data, true); !s.is_ok()) return s;
-  if (Status s = prepare_file("state", encode_state(hs, data.size()), !breakage_.vote_not_synced); !s.is_ok()) return s;
+  return prepare_file("state", encode_state(hs, data.size()), !breakage_.vote_not_synced);
+}
+
+Status SimpleFileLog::commit_rewrite(Rewrite prepared) {
   // (d, e, f) Renames: entries first, then the state, then the directory.
   if (Status s = commit_file("entries.log", false); !s.is_ok()) return s;
   if (Status s = commit_file("state", true); !s.is_ok()) return s;
-  offsets_ = offsets;
-  lengths_ = lengths;
-  end_ = data.size();
+  offsets_ = std::move(prepared.offsets);
+  lengths_ = std::move(prepared.lengths);
+  end_ = prepared.size;
   return reopen_entries_file();
+}
+
+Status SimpleFileLog::rewrite_entries(std::vector<Entry> keep, const HardState& hs) {
+  Rewrite prepared;
+  if (Status s = prepare_rewrite(keep, hs, prepared); !s.is_ok()) return s;
+  return commit_rewrite(std::move(prepared));
 }
 
 Result<std::vector<Entry>> SimpleFileLog::read(Index lo, Index hi, std::uint64_t max_bytes) const {
@@ -262,6 +291,15 @@ Result<std::vector<Entry>> SimpleFileLog::read(Index lo, Index hi, std::uint64_t
   std::vector<Entry> out;
   std::uint64_t bytes = 0;
   for (Index i = lo; i < hi; ++i) {
+    if (breakage_.stale_read_cache) {
+      auto cached = read_cache_.find(i);
+      if (cached != read_cache_.end()) {
+        bytes += entry_size(cached->second);
+        if (!out.empty() && bytes > max_bytes) break;
+        out.push_back(cached->second);
+        continue;
+      }
+    }
     const std::size_t k = i - index_.first_index();
     std::string buf(lengths_[k], '\0');
     if (::pread(fd_, buf.data(), buf.size(), static_cast<off_t>(offsets_[k])) != static_cast<ssize_t>(buf.size())) {
@@ -271,6 +309,7 @@ Result<std::vector<Entry>> SimpleFileLog::read(Index lo, Index hi, std::uint64_t
     if (!e.is_ok()) return e.status();
     bytes += entry_size(e.value());
     if (!out.empty() && bytes > max_bytes) break;
+    if (breakage_.stale_read_cache) read_cache_[i] = e.value();
     out.push_back(std::move(e).value());
   }
   return out;
@@ -289,6 +328,24 @@ Status SimpleFileLog::write(const LogWrite& batch) {
   if (failed_) return failed_status("simple file");
   if (Status s = validate_log_write(*this, batch); !s.is_ok()) return s;
   ++writes_;
+  if (breakage_.volatile_truncation_to_snapshot && batch.truncate_after && batch.entries.empty() && !batch.hard_state &&
+      *batch.truncate_after == index_.meta().last_index) {
+    // Broken on purpose: the log looks empty, but nothing on disk says so.
+    index_.truncate_after(*batch.truncate_after);
+    offsets_.clear();
+    lengths_.clear();
+    return Status::ok();
+  }
+  if (breakage_.hard_state_first && batch.hard_state && !batch.entries.empty()) {
+    // Broken on purpose: the new hard state is durable (over the old sealed length) before the entries are written.
+    if (Status s = save_state(*batch.hard_state, end_); !s.is_ok()) return s;
+  }
+  Status s = write_unchecked(batch);
+  if (breakage_.enospc_as_io && s.code() == ErrorCode::kNoSpace) return Status(ErrorCode::kIo, s.message());
+  return s;
+}
+
+Status SimpleFileLog::write_unchecked(const LogWrite& batch) {
   Status s = Status::ok();
   std::uint64_t at = end_;
   const std::uint64_t old_end = end_;
@@ -300,10 +357,16 @@ Status SimpleFileLog::write(const LogWrite& batch) {
       if (!kept.is_ok()) return kept.status();
       std::vector<Entry> all = std::move(kept).value();
       all.insert(all.end(), batch.entries.begin(), batch.entries.end());
+      const HardState hs = batch.hard_state ? *batch.hard_state : hard_state_;
+      Rewrite rewrite;
+      s = prepare_rewrite(all, hs, rewrite);
+      if (!s.is_ok()) {
+        if (s.code() != ErrorCode::kNoSpace) failed_ = true;  // a full disk: nothing visible changed
+        return s;
+      }
       index_.truncate_after(*batch.truncate_after);
       for (const Entry& e : batch.entries) index_.append(e.index, e.term);
-      const HardState hs = batch.hard_state ? *batch.hard_state : hard_state_;
-      s = rewrite_entries(std::move(all), hs);
+      s = commit_rewrite(std::move(rewrite));
       if (!s.is_ok()) {
         failed_ = true;
         return s;
@@ -352,27 +415,39 @@ Status SimpleFileLog::write(const LogWrite& batch) {
 }
 
 Status SimpleFileLog::compact(const SnapshotMeta& meta) {
+  Status s = compact_unchecked(meta);
+  if (breakage_.enospc_as_io && s.code() == ErrorCode::kNoSpace) return Status(ErrorCode::kIo, s.message());
+  return s;
+}
+
+Status SimpleFileLog::compact_unchecked(const SnapshotMeta& meta) {
   if (failed_) return failed_status("simple file");
   if (Status s = validate_compaction(*this, meta); !s.is_ok()) return s;
+  snapshot_recovered_ = false;
   const Index end = index_.compaction_end(meta);
   const bool moves = meta.last_index != index_.meta().last_index;
-  // 1. The snapshot point, atomically: from here on, recovery ignores entries at or below it.
-  if (Status s = replace_file("snapshot", encode_snapshot_meta(meta), true); !s.is_ok()) {
-    failed_ = true;
-    return s;
-  }
-  // 2. Rewrite the entries file without the compacted (or discarded) entries. A crash before this finishes
-  //    leaves stale entries that recovery skips (they lie at or below the snapshot point) and rewrites.
-  Status s = Status::ok();
-  if (moves) {
+  // Everything that needs space is written first, under temporary names: a full disk stops the call here, with
+  // the log exactly as before.
+  Status s = prepare_file("snapshot", encode_snapshot_meta(meta), true);
+  Rewrite rewrite;
+  if (s.is_ok() && moves) {
     std::vector<Entry> keep;
     if (end <= index_.last_index()) {
       auto rest = read(end, index_.last_index() + 1, UINT64_MAX);
       if (!rest.is_ok()) return rest.status();
       keep = std::move(rest).value();
     }
-    s = rewrite_entries(std::move(keep), hard_state_);
+    s = prepare_rewrite(keep, hard_state_, rewrite);
   }
+  if (!s.is_ok()) {
+    if (s.code() != ErrorCode::kNoSpace) failed_ = true;
+    return s;
+  }
+  // 1. The snapshot point, atomically: from here on, recovery ignores entries at or below it.
+  s = commit_file("snapshot", true);
+  // 2. The entries file without the compacted (or discarded) entries. A crash before this finishes leaves stale
+  //    entries that recovery skips (they lie at or below the snapshot point) and rewrites.
+  if (s.is_ok() && moves) s = commit_rewrite(std::move(rewrite));
   if (!s.is_ok()) {
     failed_ = true;
     return s;

@@ -13,6 +13,7 @@
 // broken adapter that the conformance suite must catch.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +31,13 @@ struct Breakage {
   int ack_before_sync_every_nth = 0;     // every Nth write returns before its fdatasync
   bool trims_corruption = false;         // on open, a bad record in the middle cuts the log there, silently
   bool no_dir_sync = false;              // creates and renames files without fsyncing the directory
+  bool stale_read_cache = false;         // reads go through a cache that truncation does not invalidate
+  bool forgets_snapshot_term = false;    // after a reopen, term_at(snapshot point) answers kCompacted
+  bool volatile_truncation_to_snapshot = false;  // truncating everything after the snapshot point stays in memory
+  bool caps_recovery = false;            // recovery stops after 2,048 entries and trims the rest as a torn tail
+  bool enospc_as_io = false;             // a full disk is reported as kIo
+  bool hard_state_first = false;         // a write's hard state is made durable before its entries
+  bool unlocks_after_open = false;       // holds the directory lock only while opening
 };
 
 class SimpleFileLog final : public IndexedLog {
@@ -38,19 +46,29 @@ class SimpleFileLog final : public IndexedLog {
   ~SimpleFileLog() override;
 
   Result<std::vector<Entry>> read(Index lo, Index hi, std::uint64_t max_bytes) const override;
+  Result<Term> term_at(Index index) const override;
   Status write(const LogWrite& batch) override;
   Status compact(const SnapshotMeta& meta) override;
 
  private:
   SimpleFileLog() = default;
   Status recover();
+  Status write_unchecked(const LogWrite& batch);
+  Status compact_unchecked(const SnapshotMeta& meta);
   Status sync_fd(int fd);
   Status sync_dir();
   Status replace_file(const std::string& name, const std::string& contents, bool sync_data);
   Status append_batch(const std::vector<Entry>& entries, std::uint64_t at);
   Status save_state(const HardState& hs, std::uint64_t sealed);
   Status reopen_entries_file();
-  // entries.log holding exactly `keep`, and the state with hs, replaced atomically.
+  // entries.log holding exactly `keep`, and the state with hs, replaced atomically: prepared (all the writes that
+  // need space), then committed (renames).
+  struct Rewrite {
+    std::vector<std::uint64_t> offsets, lengths;
+    std::uint64_t size = 0;
+  };
+  Status prepare_rewrite(const std::vector<Entry>& keep, const HardState& hs, Rewrite& out);
+  Status commit_rewrite(Rewrite prepared);
   Status rewrite_entries(std::vector<Entry> keep, const HardState& hs);
   Status prepare_file(const std::string& name, const std::string& contents, bool sync_data);
   Status commit_file(const std::string& name, bool sync_dir_after);
@@ -62,6 +80,8 @@ class SimpleFileLog final : public IndexedLog {
   std::vector<std::uint64_t> lengths_;   // record length of each entry (its bytes start at offsets_[i])
   std::vector<std::uint64_t> offsets_;  // file offset of each entry after the snapshot point
   int writes_ = 0;
+  bool snapshot_recovered_ = false;                   // for forgets_snapshot_term
+  mutable std::map<Index, Entry> read_cache_;          // for stale_read_cache
 };
 
 }  // namespace raftkit::testing
