@@ -6,6 +6,8 @@
 //     return MyLog::open(dir);   // open or create the log in dir
 //   })
 //
+// (a third argument, raftkit::conformance::NonDurableFiles{"mylog.lock"}, declares files that hold no durable state)
+//
 // and link raftkit::conformance (which brings libraftkit_iotrace.so, the file-operation recorder, loaded before
 // libc). Or build the adapter as a shared library with the C entry point in conformance/adapter_entry.h and run
 // `raftkit-conformance --adapter libmylog.so`. docs/conformance.md is the guide.
@@ -34,6 +36,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,15 +49,19 @@ using AdapterFactory = std::function<Result<std::unique_ptr<DurableLog>>(const s
 
 struct SuiteOptions {
   std::string adapter_name = "adapter";
-  std::uint64_t seed = 1;          // first seed; each level runs `seeds` workloads from here
+  std::uint64_t seed = 1;          // first seed; each level runs `seeds` workloads from here. The same seed gives the
+                                   // same workloads, crash states and verdicts (the process-crash level's kill
+                                   // moments aside: they fall where the child happens to be)
   int seeds = 2;
   std::size_t operations = 24;     // operations per workload
   int crash_points_inside_ops = 12;  // power loss: random trace positions besides every acknowledgement
   bool deep = false;               // 20 seeds, 60 operations, 40 inner crash points
   std::string work_dir;            // default: $TMPDIR/raftkit-conformance-<name>-<pid>
   std::vector<std::string> levels = {"api", "model", "process-crash", "power-loss", "ordering", "corruption", "errors", "snapshots"};
-  // File names the adapter declares as not holding durable state (LMDB's lock.mdb): left out of the self-check
-  // and of damage. The report lists them.
+  // File names the adapter declares as not holding durable state (rebuilt on open): left out of the power-loss
+  // self-check and of damage. "*-suffix" matches by suffix. Besides these, the suite knows the scratch files of
+  // the engines raftkit ships, by their engines' own naming: LMDB's lock.mdb and SQLite's WAL index "*-shm". The
+  // report lists every one it left out.
   std::vector<std::string> non_durable_files;
   // How the process-crash level re-creates this adapter in a child: this executable plus these arguments.
   std::string executable = "/proc/self/exe";
@@ -72,6 +79,8 @@ struct RuleResult {
 
 struct Report {
   std::string adapter;
+  std::uint64_t seed = 0;
+  bool deep = false;
   std::vector<RuleResult> rules;
   std::vector<std::string> notes;
   bool passed() const;
@@ -83,12 +92,32 @@ Report run_suite(const AdapterFactory& factory, const SuiteOptions& options);
 // The child side of the process-crash level. If argv asks for it, runs the workload and never returns.
 void run_child_if_requested(int argc, char** argv, const AdapterFactory& factory);
 
-// A complete main(): parses --seed, --seeds, --deep, --levels, --work-dir, --non-durable, --verbose; prints the
+// A complete main(): parses --seed (a number, or "random"), --seeds, --deep, --levels, --work-dir, --non-durable, --verbose; prints the
 // report; exit status 0 only if every rule passed.
 int main_for(int argc, char** argv, const std::string& adapter_name, const AdapterFactory& factory,
              SuiteOptions defaults = {});
 
+// The scratch files an adapter declares (SuiteOptions::non_durable_files), for RAFTKIT_CONFORMANCE_MAIN.
+struct NonDurableFiles {
+  std::vector<std::string> names;
+  NonDurableFiles(std::initializer_list<std::string> list) : names(list) {}
+};
+inline int main_for_adapter(int argc, char** argv, const std::string& adapter_name, const AdapterFactory& factory,
+                            const NonDurableFiles& scratch = {}) {
+  SuiteOptions options;
+  options.non_durable_files = scratch.names;
+  return main_for(argc, argv, adapter_name, factory, options);
+}
+
+// Marks the message of a failed open whose adapter gave no error code (a C entry point whose message does not
+// start with the code's name): the suite then accepts any refusal where it would ask for a particular code.
+inline constexpr const char* kNoErrorCode = "[no error code] ";
+
+// True if the file name is one the suite leaves out: declared in options, or a shipped engine's scratch file.
+bool is_non_durable(const std::string& file_name, const SuiteOptions& options);
+
 }  // namespace raftkit::conformance
 
-#define RAFTKIT_CONFORMANCE_MAIN(NAME, FACTORY) \
-  int main(int argc, char** argv) { return ::raftkit::conformance::main_for(argc, argv, NAME, FACTORY); }
+// RAFTKIT_CONFORMANCE_MAIN(NAME, FACTORY) or RAFTKIT_CONFORMANCE_MAIN(NAME, FACTORY, NonDurableFiles{"a", "*-b"}).
+#define RAFTKIT_CONFORMANCE_MAIN(NAME, ...) \
+  int main(int argc, char** argv) { return ::raftkit::conformance::main_for_adapter(argc, argv, NAME, __VA_ARGS__); }

@@ -179,13 +179,22 @@ void run_injection(const AdapterFactory& factory, const std::vector<WorkOp>& ops
             (seen.value().hard_state == model.hard_state ? "" : " (and its hard state changed)");
     }
     check(kRuleEnospcIntact, now.empty(), now);
-    // Space is back: an adapter that did not fail itself takes the call again and the rest of the workload, and
-    // what it acknowledges must then be recovered (nothing of the refused attempt may get in the way).
+    // Space is back: an adapter that did not fail itself takes the call again, and what it acknowledges must
+    // then be recovered: nothing of the refused attempt may get in the way (pieces of it left in a file, with the
+    // retry written after them, make the next recovery find damage). Then the rest of the workload, and again.
     std::size_t acked = failed_at;
-    while (acked < ops.size() && run_op(*log, ops[acked]).is_ok()) ++acked;
+    if (run_op(*log, ops[acked]).is_ok()) ++acked;
     log.reset();
     iotrace::stop();
-    const std::string verdict = reopen_and_verify(factory, root + "/log", ops, acked, false);
+    std::string verdict = reopen_and_verify(factory, root + "/log", ops, acked, false);
+    if (verdict.empty() && acked > failed_at) {
+      auto again = factory(root + "/log");
+      if (again.is_ok()) {
+        while (acked < ops.size() && run_op(*again.value(), ops[acked]).is_ok()) ++acked;
+        again.value().reset();
+        verdict = reopen_and_verify(factory, root + "/log", ops, acked, false);
+      }
+    }
     check(kRuleEnospcIntact, verdict.empty(),
           "after a reopen (" + std::to_string(acked - failed_at) + " operations acknowledged after the error): " + verdict);
   } else {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <random>
 
 #include "conformance/iotrace.h"
 #include "conformance/suite_internal.h"
@@ -26,12 +27,12 @@ void Results::check(const std::string& level, const std::string& rule, bool ok, 
   }
 }
 
-Report Results::finish(const std::string& adapter) { return Report{adapter, rules_, notes_}; }
+Report Results::finish(const std::string& adapter) { return Report{adapter, 0, false, rules_, notes_}; }
 
 void record_verdict(Results& results, const std::string& level, const std::string& verdict,
                     const std::string& context) {
-  static const std::vector<std::string> ordering = {kRuleHardState, kRuleVote, kRuleHardStateOrder, kRuleTruncate,
-                                                    kRuleCompaction};
+  static const std::vector<std::string> ordering = {kRuleHardState, kRuleVote, kRuleTermVote, kRuleHardStateOrder,
+                                                    kRuleTruncate, kRuleCompaction};
   if (verdict.empty()) {
     results.check(level, kRuleEntries, true);
     for (const std::string& rule : ordering) results.check("ordering", rule, true);
@@ -52,12 +53,42 @@ void remove_dir(const std::string& path) {
   std::filesystem::remove_all(path, ec);
 }
 
+namespace {
+
+// The scratch files of the engines raftkit ships, by those engines' own naming: LMDB's reader table and SQLite's
+// WAL index, both shared memory rebuilt on open. An adapter built on either needs no declaration.
+const std::vector<std::string>& engine_scratch_files() {
+  static const std::vector<std::string> names = {"lock.mdb", "*-shm"};
+  return names;
+}
+
+bool matches(const std::string& name, const std::string& pattern) {
+  if (pattern.size() > 1 && pattern[0] == '*') {
+    const std::string suffix = pattern.substr(1);
+    return name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  }
+  return name == pattern;
+}
+
+}  // namespace
+
+bool is_non_durable(const std::string& file_name, const SuiteOptions& options) {
+  for (const std::string& p : options.non_durable_files) {
+    if (matches(file_name, p)) return true;
+  }
+  for (const std::string& p : engine_scratch_files()) {
+    if (matches(file_name, p)) return true;
+  }
+  return false;
+}
+
 bool Report::passed() const {
   return std::all_of(rules.begin(), rules.end(), [](const RuleResult& r) { return r.passed; });
 }
 
 std::string Report::to_string() const {
-  std::string s = "conformance: " + adapter + "\n";
+  std::string s = "conformance: " + adapter + " (seed " + std::to_string(seed) + (deep ? ", deep" : ", default depth") +
+                  "; the same seed repeats this run)\n";
   std::string level;
   int passed_count = 0, failed_count = 0;
   for (const RuleResult& r : rules) {
@@ -107,12 +138,14 @@ Report run_suite(const AdapterFactory& factory, const SuiteOptions& given) {
   }
   if (wants("errors") && iotrace::interposition_works()) run_error_level(factory, options, results);
   if (wants("snapshots")) run_snapshot_level(factory, options, results);
-  if (!options.non_durable_files.empty()) {
+  {
     std::string list;
     for (const std::string& f : options.non_durable_files) list += (list.empty() ? "" : ", ") + f;
-    results.note("declared non-durable (not checked): " + list);
+    if (!list.empty()) results.note("declared non-durable (not checked): " + list);
   }
   Report report = results.finish(options.adapter_name);
+  report.seed = options.seed;
+  report.deep = options.deep;
   if (report.passed()) {
     remove_dir(options.work_dir);
   } else {
@@ -134,12 +167,34 @@ int main_for(int argc, char** argv, const std::string& adapter_name, const Adapt
       }
       return argv[++i];
     };
+    auto number = [&](std::uint64_t lo, std::uint64_t hi) -> std::uint64_t {
+      const std::string v = value();
+      char* end = nullptr;
+      const std::uint64_t n = std::strtoull(v.c_str(), &end, 10);
+      if (v.empty() || v[0] == '-' || *end != '\0' || n < lo || n > hi) {
+        std::fprintf(stderr, "%s takes a number from %llu to %llu, not %s\n", a.c_str(), static_cast<unsigned long long>(lo),
+                     static_cast<unsigned long long>(hi), v.c_str());
+        std::exit(2);
+      }
+      return n;
+    };
     if (a == "--seed") {
-      options.seed = std::stoull(value());
+      const std::string v = value();
+      if (v == "random") {
+        std::random_device device;
+        options.seed = (static_cast<std::uint64_t>(device()) << 32 | device()) % 1000000000000ull;
+      } else {
+        char* end = nullptr;
+        options.seed = std::strtoull(v.c_str(), &end, 10);
+        if (v.empty() || *end != '\0') {
+          std::fprintf(stderr, "--seed takes a number or \"random\", not %s\n", v.c_str());
+          return 2;
+        }
+      }
     } else if (a == "--seeds") {
-      options.seeds = std::stoi(value());
+      options.seeds = static_cast<int>(number(1, 100000));
     } else if (a == "--operations") {
-      options.operations = std::stoul(value());
+      options.operations = number(1, 100000);
     } else if (a == "--deep") {
       options.deep = true;
     } else if (a == "--work-dir") {
@@ -158,7 +213,7 @@ int main_for(int argc, char** argv, const std::string& adapter_name, const Adapt
       }
     } else {
       std::fprintf(stderr,
-                   "usage: %s [--seed S] [--seeds N] [--operations N] [--deep] [--levels api,model,process-crash,"
+                   "usage: %s [--seed S|random] [--seeds N] [--operations N] [--deep] [--levels api,model,process-crash,"
                    "power-loss,ordering,corruption,errors,snapshots] [--work-dir D] [--non-durable FILE] [--verbose]\n",
                    argv[0]);
       return 2;

@@ -390,6 +390,13 @@ std::string verify_recovery(const ModelLog& recovered, const std::vector<WorkOp>
   const std::string at = " (after " + std::to_string(acked) + " acknowledged operations" +
                          (pending ? ", with \"" + pending->describe() + "\" in flight)" : ")");
   if (pending && !pending->is_compaction && pending->write.hard_state &&
+      recovered.hard_state.term == pending->write.hard_state->term &&
+      recovered.hard_state.voted_for != pending->write.hard_state->voted_for &&
+      recovered.hard_state.term != before.hard_state.term) {
+    return std::string(kRuleTermVote) + ": recovered " + describe_hs(recovered.hard_state) + ", written " +
+           describe_hs(*pending->write.hard_state) + " over " + describe_hs(before.hard_state) + at;
+  }
+  if (pending && !pending->is_compaction && pending->write.hard_state &&
       recovered.hard_state == *pending->write.hard_state && !(before.hard_state == recovered.hard_state) &&
       !pending->write.entries.empty()) {
     const ModelLog& whole = candidates.back();  // the write complete: the only state that may show its hard state

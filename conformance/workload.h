@@ -76,6 +76,7 @@ inline constexpr const char* kRuleHardState = "an acknowledged hard state surviv
 inline constexpr const char* kRuleVote = "the vote never changes within a term";
 inline constexpr const char* kRuleEntries = "acknowledged entries survive, as written";
 inline constexpr const char* kRuleTruncate = "truncate then append recovers as old log or a prefix of the new";
+inline constexpr const char* kRuleTermVote = "term and vote recover together (both old or both new)";
 inline constexpr const char* kRuleHardStateOrder = "within one write, the hard state is durable only with all its entries";
 inline constexpr const char* kRuleCompaction = "compaction recovers entirely before or entirely after";
 

@@ -227,6 +227,7 @@ Status LmdbLog::in_write_txn(const char* what, Fn&& fn) {
 }
 
 Status LmdbLog::write(const LogWrite& batch) {
+  if (failed_) return failed_status("lmdb");  // before anything else: an empty write must not pass either
   if (Status s = validate_log_write(*this, batch); !s.is_ok()) return s;
   if (batch.empty()) return Status::ok();
   const Index last = index_.last_index();
@@ -260,6 +261,7 @@ Status LmdbLog::write(const LogWrite& batch) {
 }
 
 Status LmdbLog::compact(const SnapshotMeta& meta) {
+  if (failed_) return failed_status("lmdb");
   if (Status s = validate_compaction(*this, meta); !s.is_ok()) return s;
   const Index end = index_.compaction_end(meta);
   const Index first = index_.first_index();

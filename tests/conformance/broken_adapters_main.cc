@@ -52,6 +52,16 @@ std::vector<Variant> variants() {
   hs_first.hard_state_first = true;
   Breakage unlock;
   unlock.unlocks_after_open = true;
+  Breakage second_vote;
+  second_vote.accepts_second_vote = true;
+  Breakage split;
+  split.splits_term_and_vote = true;
+  Breakage compaction;
+  compaction.compaction_entries_first = true;
+  Breakage eio;
+  eio.not_failed_after_eio = true;
+  Breakage partial;
+  partial.leaves_partial_batch = true;
   return {
       {"correct", none, "", {"api", "model", "process-crash", "power-loss", "ordering", "corruption", "errors"}},
       {"no-fsync", no_fsync, "acknowledged entries survive", {"power-loss", "ordering"}},
@@ -67,6 +77,11 @@ std::vector<Variant> variants() {
       {"enospc-as-io", enospc, "gives kNoSpace", {"errors"}},
       {"hard-state-before-entries", hs_first, "hard state is durable only with all its entries", {"power-loss", "ordering"}},
       {"unlocks-after-open", unlock, "kLocked", {"model"}},
+      {"accepts-second-vote", second_vote, "one vote per term", {"api", "model"}},
+      {"splits-term-and-vote", split, "term and vote recover together", {"power-loss", "ordering"}},
+      {"compaction-entries-first", compaction, "", {"power-loss", "ordering"}},
+      {"not-failed-after-eio", eio, "every write fails until the log is reopened", {"errors"}},
+      {"leaves-partial-batch", partial, "exactly as before the call", {"errors"}},
   };
 }
 

@@ -319,15 +319,40 @@ Status SimpleFileLog::append_batch(const std::vector<Entry>& entries, std::uint6
   std::vector<std::uint64_t> starts;
   const std::string data = encode_batch(entries, starts, lengths_);
   for (std::uint64_t start : starts) offsets_.push_back(at + start);
-  if (Status s = pwrite_all(fd_, data, at); !s.is_ok()) return s;
+  if (breakage_.leaves_partial_batch) {
+    // Broken on purpose: piece by piece, and a failed piece leaves the earlier ones in place as if written.
+    for (std::size_t done = 0; done < data.size(); done += 1u << 20) {
+      if (Status s = pwrite_all(fd_, data.substr(done, 1u << 20), at + done); !s.is_ok()) {
+        end_ = at + done;
+        return s;
+      }
+    }
+  } else if (Status s = pwrite_all(fd_, data, at); !s.is_ok()) {
+    return s;
+  }
   end_ = at + data.size();
   return Status::ok();
 }
 
 Status SimpleFileLog::write(const LogWrite& batch) {
-  if (failed_) return failed_status("simple file");
-  if (Status s = validate_log_write(*this, batch); !s.is_ok()) return s;
+  if (failed_ && !breakage_.not_failed_after_eio) return failed_status("simple file");
+  if (Status s = validate_log_write(*this, batch); !s.is_ok()) {
+    // Broken on purpose (accepts_second_vote): the same checks without the hard state's.
+    LogWrite without_state = batch;
+    without_state.hard_state.reset();
+    if (!breakage_.accepts_second_vote || !batch.hard_state || !validate_log_write(*this, without_state).is_ok()) {
+      return s;
+    }
+  }
   ++writes_;
+  if (breakage_.splits_term_and_vote && batch.hard_state && batch.hard_state->term > hard_state_.term &&
+      batch.hard_state->voted_for != kNoNode) {
+    // Broken on purpose: the new term, durable without its vote, before the rest.
+    HardState term_only = *batch.hard_state;
+    term_only.voted_for = kNoNode;
+    term_only.commit = hard_state_.commit;
+    if (Status s = save_state(term_only, end_); !s.is_ok()) return s;
+  }
   if (breakage_.volatile_truncation_to_snapshot && batch.truncate_after && batch.entries.empty() && !batch.hard_state &&
       *batch.truncate_after == index_.meta().last_index) {
     // Broken on purpose: the log looks empty, but nothing on disk says so.
@@ -395,7 +420,10 @@ Status SimpleFileLog::write_unchecked(const LogWrite& batch) {
   if (s.is_ok() && !skip_sync) s = sync_fd(fd_);
   if (!s.is_ok()) {
     // Undo the unacknowledged append (shrinking needs no space); an I/O error still stops the adapter.
-    if (!breakage_.non_atomic_truncation && ::ftruncate(fd_, static_cast<off_t>(old_end)) == 0) {
+    if (breakage_.leaves_partial_batch) {
+      offsets_.resize(old_count);  // forgotten in memory, but end_ stays past the pieces already written
+      lengths_.resize(old_count);
+    } else if (!breakage_.non_atomic_truncation && ::ftruncate(fd_, static_cast<off_t>(old_end)) == 0) {
       end_ = old_end;
       offsets_.resize(old_count);
       lengths_.resize(old_count);
@@ -421,7 +449,7 @@ Status SimpleFileLog::compact(const SnapshotMeta& meta) {
 }
 
 Status SimpleFileLog::compact_unchecked(const SnapshotMeta& meta) {
-  if (failed_) return failed_status("simple file");
+  if (failed_ && !breakage_.not_failed_after_eio) return failed_status("simple file");
   if (Status s = validate_compaction(*this, meta); !s.is_ok()) return s;
   snapshot_recovered_ = false;
   const Index end = index_.compaction_end(meta);
@@ -443,11 +471,17 @@ Status SimpleFileLog::compact_unchecked(const SnapshotMeta& meta) {
     if (s.code() != ErrorCode::kNoSpace) failed_ = true;
     return s;
   }
-  // 1. The snapshot point, atomically: from here on, recovery ignores entries at or below it.
-  s = commit_file("snapshot", true);
-  // 2. The entries file without the compacted (or discarded) entries. A crash before this finishes leaves stale
-  //    entries that recovery skips (they lie at or below the snapshot point) and rewrites.
-  if (s.is_ok() && moves) s = commit_rewrite(std::move(rewrite));
+  if (breakage_.compaction_entries_first) {
+    // Broken on purpose: the entries go before the snapshot point that accounts for them is recorded.
+    if (moves) s = commit_rewrite(std::move(rewrite));
+    if (s.is_ok()) s = commit_file("snapshot", true);
+  } else {
+    // 1. The snapshot point, atomically: from here on, recovery ignores entries at or below it.
+    s = commit_file("snapshot", true);
+    // 2. The entries file without the compacted (or discarded) entries. A crash before this finishes leaves stale
+    //    entries that recovery skips (they lie at or below the snapshot point) and rewrites.
+    if (s.is_ok() && moves) s = commit_rewrite(std::move(rewrite));
+  }
   if (!s.is_ok()) {
     failed_ = true;
     return s;

@@ -38,6 +38,11 @@ struct Breakage {
   bool enospc_as_io = false;             // a full disk is reported as kIo
   bool hard_state_first = false;         // a write's hard state is made durable before its entries
   bool unlocks_after_open = false;       // holds the directory lock only while opening
+  bool accepts_second_vote = false;      // a hard state changing the vote within a term is accepted
+  bool splits_term_and_vote = false;     // a new term is made durable first, its vote in a second step
+  bool compaction_entries_first = false; // compaction rewrites the entries before recording the snapshot point
+  bool not_failed_after_eio = false;     // after an I/O error, later writes go ahead
+  bool leaves_partial_batch = false;     // writes a batch in 1 MiB pieces; out of space, the pieces stay
 };
 
 class SimpleFileLog final : public IndexedLog {
