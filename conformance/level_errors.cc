@@ -193,6 +193,8 @@ void run_injection(const AdapterFactory& factory, const std::vector<WorkOp>& ops
         while (acked < ops.size() && run_op(*again.value(), ops[acked]).is_ok()) ++acked;
         again.value().reset();
         verdict = reopen_and_verify(factory, root + "/log", ops, acked, false);
+      } else {
+        verdict = "a second reopen failed: " + again.status().to_string();
       }
     }
     check(kRuleEnospcIntact, verdict.empty(),

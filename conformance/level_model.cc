@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -228,23 +229,42 @@ Status run_op(DurableLog& log, const WorkOp& op) { return op.is_compaction ? log
 std::string probe_lock(const SuiteOptions& options, const std::string& dir) {
   FILE* out = nullptr;
   const pid_t child = spawn_self(options, {kLockProbeFlag, dir}, out);
-  if (child < 0) return "could not start a second process";
-  std::string line;
-  pollfd p{fileno(out), POLLIN, 0};
-  if (::poll(&p, 1, 20000) > 0) {
-    char buf[512];
-    if (std::fgets(buf, sizeof buf, out) != nullptr) line = buf;
+  if (child < 0 || out == nullptr) return "could not start a second process";
+  // The verdict is the line starting "LOCK "; anything the adapter prints before it is skipped. One deadline for
+  // all of it: an open that blocks instead of failing is a failure too.
+  std::string line, pending;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  bool ended = false;
+  while (line.empty() && !ended) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fileno(out), POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buf[4096];
+    const ssize_t n = ::read(fileno(out), buf, sizeof buf);
+    if (n <= 0) {
+      ended = true;
+      break;
+    }
+    pending.append(buf, static_cast<std::size_t>(n));
+    for (std::size_t nl; line.empty() && (nl = pending.find('\n')) != std::string::npos;) {
+      std::string l = pending.substr(0, nl);
+      pending.erase(0, nl + 1);
+      if (l.rfind("LOCK ", 0) == 0) line = l;
+    }
   }
-  if (line.empty()) ::kill(child, SIGKILL);
+  ::kill(child, SIGKILL);  // done with it either way (a child that opened the log must not keep it)
   std::fclose(out);
   int status = 0;
   ::waitpid(child, &status, 0);
-  if (line.empty()) return "the second process's open neither returned nor failed within 20 s (it must fail at once)";
-  while (!line.empty() && line.back() == '\n') line.pop_back();
+  if (line.empty()) {
+    return ended ? "the second process ended without a verdict (it crashed, or could not be started)"
+                 : "the second process's open neither returned nor failed within 20 s (it must fail at once)";
+  }
   if (line.rfind(std::string("LOCK ") + error_code_name(ErrorCode::kLocked) + " ", 0) == 0) return "";
   if (line.find(kNoErrorCode) != std::string::npos) return "";  // refused; the adapter cannot say with what code
   if (line.rfind("LOCK OK", 0) == 0) return "a second process opened the log while this one had it open";
-  return "a second process's open gave " + line.substr(line.find(' ') + 1) + ", not kLocked";
+  return "a second process's open gave " + line.substr(5) + ", not kLocked";
 }
 
 [[noreturn]] void run_lock_probe_child(const AdapterFactory& factory, const std::string& dir) {
@@ -298,7 +318,10 @@ void run_model_level(const AdapterFactory& factory, const SuiteOptions& options,
         results.check(kLevel, kRuleReads, failure.empty(), failure + " [" + moment + " the truncation] " + when);
         return failure.empty();
       };
-      if (!focus_read("before")) break;
+      if (!focus_read("before")) {
+        failed = true;
+        break;
+      }
       if (random.chance(150000)) {
         // A call the contract refuses: the right code, and the log as it was.
         const auto bad = invalid_operation(model, random);
@@ -308,7 +331,10 @@ void run_model_level(const AdapterFactory& factory, const SuiteOptions& options,
         const std::string bad_when = "(seed " + std::to_string(seed) + ", " + bad->first + " (" + bad->second.describe() +
                                      ") before operation " + std::to_string(k) + "; directory " + dir + ")";
         results.check(kLevel, kRuleRefused, right, "it gave " + refused.to_string() + " " + bad_when);
-        if (!right || !compare(*log, model, random, false, bad_when, results, kRuleRefused)) break;
+        if (!right || !compare(*log, model, random, false, bad_when, results, kRuleRefused)) {
+          failed = true;
+          break;
+        }
       }
       const bool boundary = is_boundary(ops[k], model, k > 0 && ops[k - 1].is_compaction);
       const Status st = run_op(*log, ops[k]);

@@ -186,7 +186,7 @@ int main_for(int argc, char** argv, const std::string& adapter_name, const Adapt
       } else {
         char* end = nullptr;
         options.seed = std::strtoull(v.c_str(), &end, 10);
-        if (v.empty() || *end != '\0') {
+        if (v.empty() || v[0] == '-' || *end != '\0') {
           std::fprintf(stderr, "--seed takes a number or \"random\", not %s\n", v.c_str());
           return 2;
         }
