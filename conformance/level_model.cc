@@ -91,14 +91,16 @@ std::string check_read(const DurableLog& log, const ModelLog& m, Index lo, Index
 
 // Compares everything observable; records each rule's verdict. `thorough` reads every entry and asks term_at of
 // every index; otherwise term_at is sampled on long logs and three random ranges are read.
-bool compare(const DurableLog& log, const ModelLog& m, Random& random, bool thorough, const std::string& when,
-             Results& results, const char* rule_for_entries = nullptr) {
+}  // namespace
+
+bool compare_with_model(const DurableLog& log, const ModelLog& m, Random& random, bool thorough,
+                        const std::string& when, Results& results, const char* level, const char* rule_for_entries) {
   const Index snap = m.meta.last_index;
   const Index last = model_last_index(m);
   bool ok = true;
   auto verdict = [&](const char* rule, const std::string& failure) {
     const char* r = rule_for_entries && rule != kRuleState ? rule_for_entries : rule;
-    results.check(kLevel, r, failure.empty(), failure + " " + when);
+    results.check(level, r, failure.empty(), failure + " " + when);
     ok = ok && failure.empty();
   };
   std::string shape;
@@ -170,6 +172,13 @@ bool compare(const DurableLog& log, const ModelLog& m, Random& random, bool thor
   }
   verdict(kRuleReads, reads);
   return ok;
+}
+
+namespace {
+
+bool compare(const DurableLog& log, const ModelLog& m, Random& random, bool thorough, const std::string& when,
+             Results& results, const char* rule_for_entries = nullptr) {
+  return compare_with_model(log, m, random, thorough, when, results, kLevel, rule_for_entries);
 }
 
 // Operations at the contract's edges, each followed by a reopen: truncating to the snapshot point or at or past the

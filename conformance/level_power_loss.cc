@@ -34,7 +34,9 @@ void sync_path(const std::string& path) {
   }
 }
 
-Recorded record_workload(const AdapterFactory& factory, const std::string& root, std::vector<WorkOp> ops) {
+// Runs the workload with every file operation recorded, comparing the log with the model after each operation.
+Recorded record_workload(const AdapterFactory& factory, const std::string& root, std::vector<WorkOp> ops,
+                         std::uint64_t seed, Results& results) {
   Recorded r;
   r.ops = std::move(ops);
   make_dir(root);
@@ -47,6 +49,8 @@ Recorded record_workload(const AdapterFactory& factory, const std::string& root,
       r.error = "open: " + opened.status().to_string();
     } else {
       std::unique_ptr<DurableLog> log = std::move(opened).value();
+      ModelLog model;
+      Random random(seed ^ 0x9e11);
       for (std::size_t k = 0; k < r.ops.size(); ++k) {
         Status s = run_op(*log, r.ops[k]);
         if (!s.is_ok()) {
@@ -54,6 +58,10 @@ Recorded record_workload(const AdapterFactory& factory, const std::string& root,
           break;
         }
         iotrace::mark(static_cast<std::int64_t>(k + 1));
+        apply(model, r.ops[k]);
+        const std::string when = "(seed " + std::to_string(seed) + ", after operation " + std::to_string(k) + ": " +
+                                 r.ops[k].describe() + ", before any crash)";
+        if (!compare_with_model(*log, model, random, false, when, results, "power-loss")) break;
       }
     }  // the adapter closes here, still recorded
   }
@@ -289,7 +297,7 @@ void run_power_loss_levels(const AdapterFactory& factory, const SuiteOptions& op
   for (int s = 0; s < options.seeds; ++s) {
     const std::uint64_t seed = options.seed + static_cast<std::uint64_t>(s);
     const std::string root = options.work_dir + "/power-loss-" + std::to_string(seed);
-    Recorded r = record_workload(factory, root, generate_workload(seed, options.operations));
+    Recorded r = record_workload(factory, root, generate_workload(seed, options.operations), seed, results);
     if (!r.error.empty()) {
       results.check("power-loss", "the workload runs (every valid operation is accepted)", false,
                     r.error + "; seed " + std::to_string(seed));
@@ -309,7 +317,8 @@ void run_power_loss_levels(const AdapterFactory& factory, const SuiteOptions& op
   for (int s = 0; s < options.seeds; ++s) {
     const std::uint64_t seed = options.seed + static_cast<std::uint64_t>(s);
     const std::string root = options.work_dir + "/power-loss-edges-" + std::to_string(seed);
-    Recorded r = record_workload(factory, root, generate_boundary_workload(seed, options.operations, {false, false}));
+    Recorded r = record_workload(factory, root, generate_boundary_workload(seed, options.operations, {false, false}),
+                                 seed, results);
     const std::string context = "; seed " + std::to_string(seed) + ", the boundary workload";
     results.check("power-loss", "the workload runs (every valid operation is accepted)", r.error.empty(), r.error + context);
     if (!r.error.empty()) continue;

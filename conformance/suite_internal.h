@@ -42,6 +42,13 @@ void run_process_crash_level(const AdapterFactory& factory, const SuiteOptions& 
 void run_power_loss_levels(const AdapterFactory& factory, const SuiteOptions& options, Results& results);
 void run_error_level(const AdapterFactory& factory, const SuiteOptions& options, Results& results);
 void run_snapshot_level(const AdapterFactory& factory, const SuiteOptions& options, Results& results);
+// Compares everything the log shows (first and last index, term_at, reads under byte limits, hard state, snapshot
+// metadata) with the model, recording each rule's verdict under `level`; `thorough` reads every entry and asks
+// every term, otherwise samples. rule_for_entries, if set, files every failure but the hard state's under that
+// rule. Returns whether all matched.
+bool compare_with_model(const DurableLog& log, const ModelLog& model, Random& random, bool thorough,
+                        const std::string& when, Results& results, const char* level,
+                        const char* rule_for_entries = nullptr);
 void run_model_level(const AdapterFactory& factory, const SuiteOptions& options, Results& results);
 // A second process (this executable with kLockProbeFlag) opens dir while this one has it open; "" if it got kLocked.
 std::string probe_lock(const SuiteOptions& options, const std::string& dir);
