@@ -3,7 +3,10 @@
 # etcd-server and wrk, builds kv_server and the in-process cluster benchmark, and runs scripts/bench_vs_etcd.py,
 # which writes docs/bench/vs-etcd.md (with vs-etcd.png and vs-etcd.json).
 #
-#   ./scripts/bench-vs-etcd.sh [--rounds N] [--seconds S] [--out DIR]
+#   ./scripts/bench-vs-etcd.sh [--rounds N] [--seconds S] [--out DIR] [--tls]
+#
+# --tls adds a second cluster of each system with TLS between peers and HTTPS for clients, and reports what TLS
+# costs each (about 10 minutes in all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh --bench

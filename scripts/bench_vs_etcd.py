@@ -7,7 +7,10 @@ writes/s, p50/p99, CPU time per request of the leader and of all three servers (
 in-process cluster benchmark (bench/cluster_bench.cc, RocksDB, 64 clients) from the same run. Writes
 docs/bench/vs-etcd.md, vs-etcd.json and vs-etcd.png; the verdicts are computed from the measured figures.
 
-    bench_vs_etcd.py --build BUILD [--rounds 3] [--seconds 10] [--out docs/bench]"""
+With --tls, a second cluster of each system runs with TLS between peers and HTTPS for clients, and the report
+says what TLS costs each at 16 and 64 connections.
+
+    bench_vs_etcd.py --build BUILD [--rounds 3] [--seconds 10] [--out docs/bench] [--tls]"""
 import argparse
 import base64
 import json
@@ -15,6 +18,7 @@ import os
 import random
 import shutil
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -26,14 +30,21 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from ports import free_port  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 VALUE = "v" * 128
+
+
+# The benchmark's own HTTPS clients (this script, and wrk) do not verify the servers' certificates: loopback only.
+UNVERIFIED = ssl.create_default_context()
+UNVERIFIED.check_hostname = False
+UNVERIFIED.verify_mode = ssl.CERT_NONE
 
 
 def http(method, url, body=None, timeout=5):
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
+        with urllib.request.urlopen(req, timeout=timeout, context=UNVERIFIED) as r:
             return r.status, json.loads(r.read() or b"null")
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read() or b"null")
@@ -78,29 +89,63 @@ class Processes:
             p.wait(20)
 
 
-class KvCluster(Processes):
-    name = "kv_server"
+def make_certs(work, names, ip_san):
+    """A CA and one certificate per name (both TLS sides). scripts/make-certs.sh for kv_server's peers (their
+    identity is DNS:NAME); for etcd, whose peers check each other's address, a certificate for IP:127.0.0.1."""
+    d = os.path.join(work, "certs-" + ("ip" if ip_san else "dns"))
+    if not ip_san:
+        subprocess.run([os.path.join(ROOT, "scripts", "make-certs.sh"), d] + names, check=True,
+                       stdout=subprocess.DEVNULL)
+        return d
+    os.makedirs(d)
+    env = dict(os.environ, OPENSSL_CONF="/dev/null")
+    run = lambda *a: subprocess.run(list(a), check=True, cwd=d, env=env, capture_output=True)  # noqa: E731
+    run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+        "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=bench-ca")
+    for name in names:
+        open(os.path.join(d, name + ".ext"), "w").write(
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n")
+        run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+            name + ".key", "-out", name + ".csr", "-subj", "/CN=" + name)
+        run("openssl", "x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", name + ".pem", "-days", "2", "-extfile", name + ".ext")
+    return d
 
-    def __init__(self, build, work):
+
+class KvCluster(Processes):
+    def __init__(self, build, work, tls=False):
+        self.name = "kv_server+tls" if tls else "kv_server"
+        self.scheme = "https" if tls else "http"
         self.http = [free_port() for _ in range(3)]
         spec = ",".join("%d=n%d@127.0.0.1:%d/127.0.0.1:%d" % (i + 1, i + 1, free_port(), self.http[i]) for i in range(3))
         binary = os.path.join(build, "examples", "kv_server")
+        certs = make_certs(work, ["n1", "n2", "n3"], ip_san=False) if tls else None
+
+        def security(i):
+            if not tls:
+                return ["--insecure-transport"]
+            own = os.path.join(certs, "n%d" % (i + 1))
+            return ["--peer-tls-ca", os.path.join(certs, "ca.pem"), "--peer-tls-cert", own + ".pem",
+                    "--peer-tls-key", own + ".key", "--http-tls-cert", own + ".pem", "--http-tls-key", own + ".key"]
+
+        tag = "kvtls" if tls else "kv"
         self.procs = [subprocess.Popen([binary, "--name", "n%d" % (i + 1), "--members", spec, "--data",
-                                        os.path.join(work, "kv%d" % i), "--snapshot-entries", "1000000",
-                                        "--insecure-transport"],
-                                       stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "kv%d.log" % i), "wb"))
+                                        os.path.join(work, "%s%d" % (tag, i)), "--snapshot-entries", "1000000"]
+                                       + security(i),
+                                       stdout=subprocess.DEVNULL,
+                                       stderr=open(os.path.join(work, "%s%d.log" % (tag, i)), "wb"))
                       for i in range(3)]
         self.leader = None
 
         def leader_known():
-            status, j = http("GET", "http://127.0.0.1:%d/leader" % self.http[0])
+            status, j = http("GET", "%s://127.0.0.1:%d/leader" % (self.scheme, self.http[0]))
             if status == 200 and j.get("http"):
                 self.leader = int(j["http"].rsplit(":", 1)[1])
                 return True
             return False
 
         if not wait_until(leader_known):
-            raise SystemExit("kv_server: no leader")
+            raise SystemExit("%s: no leader" % self.name)
         self.leader_pid = self.procs[self.http.index(self.leader)].pid
 
     def lua(self, op, tag):
@@ -122,42 +167,49 @@ function response(status, headers, body) if status ~= 200 then errors = errors +
 """ % tag + DONE
 
     def prepare_reads(self, tag):
-        status, _ = http("PUT", "http://127.0.0.1:%d/kv/%s-read" % (self.leader, tag), {"value": VALUE})
+        status, _ = http("PUT", "%s://127.0.0.1:%d/kv/%s-read" % (self.scheme, self.leader, tag), {"value": VALUE})
         assert status == 200, status
 
     def check(self, tag, count):
         """Reads back sampled keys the PUT rounds wrote (thread 1, requests 1..count)."""
         bad = 0
         for n in random.sample(range(1, max(2, count)), min(20, max(1, count - 1))):
-            status, j = http("GET", "http://127.0.0.1:%d/kv/%s-1-%d" % (self.leader, tag, n))
+            status, j = http("GET", "%s://127.0.0.1:%d/kv/%s-1-%d" % (self.scheme, self.leader, tag, n))
             if status != 200 or j.get("value") != VALUE:
                 bad += 1
         return bad
 
 
 class EtcdCluster(Processes):
-    name = "etcd"
-
-    def __init__(self, work):
+    def __init__(self, work, tls=False):
+        self.name = "etcd+tls" if tls else "etcd"
+        s = self.scheme = "https" if tls else "http"
         self.client = [free_port() for _ in range(3)]
         peer = [free_port() for _ in range(3)]
-        initial = ",".join("e%d=http://127.0.0.1:%d" % (i, peer[i]) for i in range(3))
+        initial = ",".join("e%d=%s://127.0.0.1:%d" % (i, s, peer[i]) for i in range(3))
+        certs = make_certs(work, ["e0", "e1", "e2"], ip_san=True) if tls else None
+        tag = "etcdtls" if tls else "etcd"
         self.procs = []
         for i in range(3):
-            cmd = ["etcd", "--name", "e%d" % i, "--data-dir", os.path.join(work, "etcd%d" % i),
-                   "--listen-client-urls", "http://127.0.0.1:%d" % self.client[i],
-                   "--advertise-client-urls", "http://127.0.0.1:%d" % self.client[i],
-                   "--listen-peer-urls", "http://127.0.0.1:%d" % peer[i],
-                   "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % peer[i],
+            cmd = ["etcd", "--name", "e%d" % i, "--data-dir", os.path.join(work, "%s%d" % (tag, i)),
+                   "--listen-client-urls", "%s://127.0.0.1:%d" % (s, self.client[i]),
+                   "--advertise-client-urls", "%s://127.0.0.1:%d" % (s, self.client[i]),
+                   "--listen-peer-urls", "%s://127.0.0.1:%d" % (s, peer[i]),
+                   "--initial-advertise-peer-urls", "%s://127.0.0.1:%d" % (s, peer[i]),
                    "--initial-cluster", initial, "--initial-cluster-state", "new",
-                   "--initial-cluster-token", "bench", "--log-level", "error"]
+                   "--initial-cluster-token", "bench-" + tag, "--log-level", "error"]
+            if tls:
+                own = os.path.join(certs, "e%d" % i)
+                cmd += ["--cert-file", own + ".pem", "--key-file", own + ".key",
+                        "--peer-cert-file", own + ".pem", "--peer-key-file", own + ".key",
+                        "--peer-trusted-ca-file", os.path.join(certs, "ca.pem"), "--peer-client-cert-auth"]
             self.procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                                               stderr=open(os.path.join(work, "etcd%d.log" % i), "wb")))
+                                               stderr=open(os.path.join(work, "%s%d.log" % (tag, i)), "wb")))
         self.leader = None
 
         def leader_known():
             for i, port in enumerate(self.client):
-                status, j = http("POST", "http://127.0.0.1:%d/v3/maintenance/status" % port, {})
+                status, j = http("POST", "%s://127.0.0.1:%d/v3/maintenance/status" % (self.scheme, port), {})
                 if status != 200 or "leader" not in j:
                     return False
                 if j["header"]["member_id"] == j["leader"]:
@@ -165,7 +217,7 @@ class EtcdCluster(Processes):
             return self.leader is not None
 
         if not wait_until(leader_known):
-            raise SystemExit("etcd: no leader")
+            raise SystemExit("%s: no leader" % self.name)
         self.leader_pid = self.procs[self.client.index(self.leader)].pid
 
     def lua(self, op, tag):
@@ -206,7 +258,7 @@ end
 
     def prepare_reads(self, tag):
         key = base64.b64encode(("%s-read" % tag).encode()).decode()
-        status, _ = http("POST", "http://127.0.0.1:%d/v3/kv/put" % self.leader,
+        status, _ = http("POST", "%s://127.0.0.1:%d/v3/kv/put" % (self.scheme, self.leader),
                          {"key": key, "value": base64.b64encode(VALUE.encode()).decode()})
         assert status == 200, status
 
@@ -214,7 +266,7 @@ end
         bad = 0
         for n in random.sample(range(1, max(2, count)), min(20, max(1, count - 1))):
             key = base64.b64encode(("%s-1-%d" % (tag, n)).encode()).decode()
-            status, j = http("POST", "http://127.0.0.1:%d/v3/kv/range" % self.leader, {"key": key})
+            status, j = http("POST", "%s://127.0.0.1:%d/v3/kv/range" % (self.scheme, self.leader), {"key": key})
             kvs = j.get("kvs") if isinstance(j, dict) else None
             if status != 200 or not kvs or base64.b64decode(kvs[0]["value"]).decode() != VALUE:
                 bad += 1
@@ -253,7 +305,7 @@ def run_wrk(cluster, op, connections, seconds, tag, work):
     pids = cluster.pids()
     cpu0 = {p: cpu_seconds(p) for p in pids}
     out = subprocess.run(["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % seconds, "--latency",
-                          "-s", script, "http://127.0.0.1:%d" % cluster.leader],
+                          "-s", script, "%s://127.0.0.1:%d" % (cluster.scheme, cluster.leader)],
                          capture_output=True, text=True, timeout=seconds + 60)
     cpu = {p: cpu_seconds(p) - cpu0[p] for p in pids}
     line = next((l for l in out.stdout.splitlines() if l.startswith("RESULT ")), None)
@@ -286,38 +338,47 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "docs", "bench"))
+    ap.add_argument("--tls", action="store_true",
+                    help="also run both systems with TLS between peers and HTTPS for clients (PUT at 16 and 64 "
+                         "connections) and report what TLS costs each")
     args = ap.parse_args()
     for tool in ("etcd", "wrk"):
         if shutil.which(tool) is None:
             raise SystemExit("%s is not installed (scripts/bench-vs-etcd.sh installs it)" % tool)
     work = tempfile.mkdtemp(prefix="bench-vs-etcd-")
     configs = [("put", 1), ("put", 16), ("put", 64), ("get", 16)]
-    results = {c: {"kv_server": [], "etcd": []} for c in configs}
-    kv = etcd = None
+    tls_configs = [("put", 16), ("put", 64)] if args.tls else []
+    names = ["kv_server", "etcd"] + (["kv_server+tls", "etcd+tls"] if args.tls else [])
+    results = {c: {n: [] for n in names} for c in configs}
+    clusters = []
     try:
-        kv = KvCluster(args.build, work)
-        etcd = EtcdCluster(work)
+        clusters.append(KvCluster(args.build, work))
+        clusters.append(EtcdCluster(work))
+        if args.tls:
+            clusters.append(KvCluster(args.build, work, tls=True))
+            clusters.append(EtcdCluster(work, tls=True))
         for rnd in range(args.rounds):
             for op, conns in configs:
-                order = (kv, etcd) if rnd % 2 == 0 else (etcd, kv)
+                running = [c for c in clusters if "+tls" not in c.name or (op, conns) in tls_configs]
+                shift = rnd % len(running)  # which system goes first turns round by round
+                order = running[shift:] + running[:shift]
                 for cluster in order:
                     r = run_wrk(cluster, op, conns, args.seconds, "r%d%s%d" % (rnd, op, conns), work)
                     results[(op, conns)][cluster.name].append(r)
-                    print("round %d %-9s %s c=%-2d %8.0f/s p50 %6d us p99 %6d us errors %d cpu/req %.3f ms (leader %.3f)"
+                    print("round %d %-13s %s c=%-2d %8.0f/s p50 %6d us p99 %6d us errors %d cpu/req %.3f ms (leader %.3f)"
                           % (rnd + 1, cluster.name, op, conns, r["rate"], r["p50_us"], r["p99_us"],
                              r["errors"] + r["socket_errors"] + r.get("unreadable", 0), r["cpu_ms_all"],
                              r["cpu_ms_leader"]), flush=True)
     finally:
-        for c in (kv, etcd):
-            if c:
-                c.stop()
+        for c in clusters:
+            c.stop()
     inproc = in_process_writes(args.build)
     print("in-process cluster benchmark, RocksDB, 64 clients: %.0f writes/s" % inproc)
     shutil.rmtree(work, ignore_errors=True)
-    report(results, configs, inproc, args)
+    report(results, configs, tls_configs, inproc, args)
 
 
-def report(results, configs, inproc, args):
+def report(results, configs, tls_configs, inproc, args):
     def med(c, name, key):
         return median_range([r[key] for r in results[c][name]])
 
@@ -358,6 +419,24 @@ def report(results, configs, inproc, args):
         ("every response checked, nothing lost", all(sum(s["errors"].values()) == 0 for s in summary.values()),
          "%d errors" % sum(sum(s["errors"].values()) for s in summary.values())),
     ]
+    tls_rows = []
+    for c in tls_configs:
+        label = "PUT %d conn" % c[1]
+        cells = []
+        for system in ("kv_server", "etcd"):
+            plain, secure = med(c, system, "rate"), med(c, system + "+tls", "rate")
+            cost = 1 - secure[0] / plain[0]
+            summary[label]["%s_tls_rate" % ("kv" if system == "kv_server" else "etcd")] = secure[0]
+            summary[label]["%s_tls_cost" % ("kv" if system == "kv_server" else "etcd")] = cost
+            cells.append("%.0f (%.0f–%.0f) | %.0f (%.0f–%.0f) | **%.1f%%**" % (*plain, *secure, 100 * cost))
+        tls_rows.append("| %s | %s |" % (label, " | ".join(cells)))
+    if tls_configs:
+        cost16 = summary["PUT 16 conn"]["kv_tls_cost"]
+        goals.append(("TLS (peers and clients) costs kv_server ≤ 15% of writes/s at 16 connections", cost16 <= 0.15,
+                      "%.1f%% (etcd: %.1f%%)" % (100 * cost16, 100 * summary["PUT 16 conn"]["etcd_tls_cost"])))
+        tls_errors = sum(r["errors"] + r["socket_errors"] + r.get("unreadable", 0)
+                         for c in tls_configs for n in ("kv_server+tls", "etcd+tls") for r in results[c][n])
+        goals.append(("every response over TLS checked, nothing lost", tls_errors == 0, "%d errors" % tls_errors))
     os.makedirs(args.out, exist_ok=True)
     json.dump({"summary": summary, "in_process_64": inproc,
                "raw": {"%s/%d" % c: v for c, v in results.items()}}, open(os.path.join(args.out, "vs-etcd.json"), "w"),
@@ -381,6 +460,16 @@ def report(results, configs, inproc, args):
         "",
         "The in-process cluster benchmark (`bench/cluster_bench.cc`, RocksDB, 64 clients, same run): %.0f writes/s." % inproc,
         "",
+    ] + ([
+        "## What TLS costs",
+        "",
+        "The same loads against a second cluster of each system with TLS 1.2+ between its peers (mutual, certificates "
+        "from one CA) and HTTPS for clients (wrk over TLS, keep-alive: one handshake per connection), in the same "
+        "rounds. Writes/s, medians (min–max); cost = 1 − TLS / plaintext.",
+        "",
+        "| load | kv_server plaintext | kv_server TLS | cost | etcd plaintext | etcd TLS | cost |",
+        "|---|---|---|---|---|---|---|",
+    ] + tls_rows + [""] if tls_configs else []) + [
         "## Goals",
         "",
         "| goal | measured | met |",

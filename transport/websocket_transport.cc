@@ -15,6 +15,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <condition_variable>
@@ -36,7 +37,9 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
-using TlsSocket = net::ssl::stream<tcp::socket>;
+// beast::ssl_stream, not Asio's ssl::stream: it coalesces a WebSocket frame's header and payload into one TLS record
+// and one write, where Asio's writes only the first buffer of a sequence per call (two records, two syscalls).
+using TlsSocket = beast::ssl_stream<tcp::socket>;
 
 std::size_t message_bytes(const Message& m) {
   std::size_t n = 128 + m.data.size();
