@@ -15,8 +15,6 @@
 namespace raftkit::conformance {
 namespace {
 
-Status run_op(DurableLog& log, const WorkOp& op) { return op.is_compaction ? log.compact(op.meta) : log.write(op.write); }
-
 constexpr const char* kLevel = "errors";
 constexpr const char* kRuleWorkload = "the workload runs (every valid operation is accepted)";
 constexpr const char* kRuleEioNotAcked = "an I/O error (EIO) is never acknowledged and gives kIo or kFailed";

@@ -231,7 +231,6 @@ std::optional<std::pair<std::string, WorkOp>> invalid_operation(const ModelLog& 
   return choices[random.below(choices.size())];
 }
 
-Status run_op(DurableLog& log, const WorkOp& op) { return op.is_compaction ? log.compact(op.meta) : log.write(op.write); }
 
 }  // namespace
 

@@ -24,7 +24,6 @@ struct Recorded {
   std::string error;  // an operation the adapter refused, or a failed open
 };
 
-Status run_op(DurableLog& log, const WorkOp& op) { return op.is_compaction ? log.compact(op.meta) : log.write(op.write); }
 
 void sync_path(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY);

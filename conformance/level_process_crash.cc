@@ -15,11 +15,6 @@
 #include "conformance/suite_internal.h"
 
 namespace raftkit::conformance {
-namespace {
-
-Status run_op(DurableLog& log, const WorkOp& op) { return op.is_compaction ? log.compact(op.meta) : log.write(op.write); }
-
-}  // namespace
 
 void run_child_if_requested(int argc, char** argv, const AdapterFactory& factory) {
   for (int i = 1; i + 1 < argc; ++i) {

@@ -35,6 +35,10 @@ struct ModelLog {
 };
 
 ModelEntry model_of(const Entry& e);
+// Runs one operation on the adapter: compact() or write().
+inline Status run_op(DurableLog& log, const WorkOp& op) {
+  return op.is_compaction ? log.compact(op.meta) : log.write(op.write);
+}
 void apply(ModelLog& log, const WorkOp& op);
 
 // Deterministic from the seed: appends (batches up to 1 MiB), hard-state changes (new terms, votes, commits),
