@@ -176,8 +176,13 @@ int main(int argc, char** argv) {
                          ->check(CLI::ExistingFile);
   auto* https_key = app.add_option("--http-tls-key", http_tls.key_file, "the HTTPS certificate's key (PEM)")
                         ->check(CLI::ExistingFile);
+  auto* https_client_ca = app.add_option("--http-client-ca", http_tls.client_ca_file,
+                                         "accept HTTPS client certificates from this CA (PEM); a certificate's "
+                                         "subject O (read, write or admin) is its role (scripts/make-certs.sh --client)")
+                              ->check(CLI::ExistingFile);
   https_cert->needs(https_key);
   https_key->needs(https_cert);
+  https_client_ca->needs(https_cert);
   std::string auth_tokens;
   app.add_option("--auth-tokens", auth_tokens,
                  "bearer tokens with roles (read, write, admin) for the HTTP API, one 'ROLE TOKEN [NAME]' a line, "
@@ -257,8 +262,10 @@ int main(int argc, char** argv) {
       return 2;
     }
     api_options.tokens = std::move(tokens).value();
-  } else {
-    std::fprintf(stderr, "kv_server: the HTTP API authenticates no one (no --auth-tokens)\n");
+  }
+  api_options.client_certificates = !http_tls.client_ca_file.empty();
+  if (!api_options.tokens && !api_options.client_certificates) {
+    std::fprintf(stderr, "kv_server: the HTTP API authenticates no one (no --auth-tokens or --http-client-ca)\n");
   }
   api_options.redirect_307 = follower_redirect == "307";
   o.peer_handshake_timeout = std::chrono::milliseconds(peer_handshake_ms);
@@ -282,8 +289,9 @@ int main(int argc, char** argv) {
   // The HTTP port is taken first, so a port in use fails before the log is created; until the peer is up,
   // requests are answered 503.
   std::atomic<kv::KvHttpApi*> api{nullptr};
-  auto server = kv::HttpServer::start(web, [&api](kv::HttpRequest&& req, kv::HttpRespond respond) {
-    if (kv::KvHttpApi* a = api.load()) return a->handle(std::move(req), std::move(respond));
+  auto server = kv::HttpServer::start(web, [&api](kv::HttpRequest&& req, const kv::HttpCaller& caller,
+                                                  kv::HttpRespond respond) {
+    if (kv::KvHttpApi* a = api.load()) return a->handle(std::move(req), caller, std::move(respond));
     kv::HttpResponse res{boost::beast::http::status::service_unavailable, req.version()};
     res.set(boost::beast::http::field::retry_after, "1");
     res.body() = "{\"error\":\"starting\"}\n";

@@ -5,15 +5,32 @@
 #
 #   ./scripts/make-certs.sh DIR NAME...           DIR/ca.pem + ca.key, then DIR/NAME.pem + NAME.key for each NAME
 #   ./scripts/make-certs.sh --force DIR NAME...   also replace NAME.pem/NAME.key that already exist
+#   ./scripts/make-certs.sh --client ROLE DIR NAME...
+#                                                 client certificates for the key-value server's HTTPS API
+#                                                 (kv_server --http-client-ca DIR/ca.pem): CN=NAME, O=ROLE, where
+#                                                 ROLE is read, write or admin; clientAuth only and no
+#                                                 subjectAltName, so they cannot act as a peer
 #
 # e.g. ./scripts/make-certs.sh certs node-1 node-2 node-3
+#      ./scripts/make-certs.sh --client admin certs operator
 # The CA (EC P-256, 10 years) is made once and reused while DIR/ca.pem and DIR/ca.key exist, so a node added later
 # is signed by the CA the others already trust. Each leaf is EC P-256, valid 825 days, with CN=NAME and
 # subjectAltName DNS:NAME only (a peer's identity is that one name), and extendedKeyUsage serverAuth,clientAuth: a peer's certificate serves both its server and its client side.
 set -euo pipefail
-usage() { echo "usage: $0 [--force] DIR NAME..." >&2; exit 2; }
+usage() { echo "usage: $0 [--force] [--client read|write|admin] DIR NAME..." >&2; exit 2; }
 force=0
-if [ "${1:-}" = "--force" ]; then force=1; shift; fi
+role=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --force) force=1; shift ;;
+    --client)
+      [ $# -ge 2 ] || usage
+      case "$2" in read|write|admin) role=$2 ;; *) echo "$0: --client takes read, write or admin" >&2; exit 2 ;; esac
+      shift 2 ;;
+    --*) usage ;;
+    *) break ;;
+  esac
+done
 [ $# -ge 2 ] || usage
 dir=$1
 shift
@@ -67,14 +84,19 @@ for name in "$@"; do
     echo "kept $dir/$name.pem and $dir/$name.key (--force to replace)"
     continue
   fi
-  san="DNS:$name"
-  quiet openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -subj "/CN=$name" \
+  if [ -n "$role" ]; then
+    subject="/CN=$name/O=$role"
+    usage_ext=("extendedKeyUsage=clientAuth")
+  else
+    subject="/CN=$name"
+    usage_ext=("extendedKeyUsage=serverAuth,clientAuth" "subjectAltName=DNS:$name")
+  fi
+  quiet openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -subj "$subject" \
     -keyout "$tmp/$name.key" -out "$tmp/$name.csr"
   quiet openssl x509 -req -in "$tmp/$name.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
     -set_serial "0x$(openssl rand -hex 16)" -days 825 -sha256 -out "$tmp/$name.pem" -extfile <(
       printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
-        "extendedKeyUsage=serverAuth,clientAuth" "subjectAltName=$san" "subjectKeyIdentifier=hash" \
-        "authorityKeyIdentifier=keyid:always")
+        "${usage_ext[@]}" "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid:always")
   chmod 600 "$tmp/$name.key"
   chmod 644 "$tmp/$name.pem"
   mv "$tmp/$name.key" "$dir/$name.key"

@@ -3,20 +3,13 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-#include <sys/stat.h>
 
 #include <algorithm>
-#include <chrono>
 
 namespace raftkit::transport_internal {
 namespace {
 
 namespace ssl = boost::asio::ssl;
-
-long long now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 Status tls_error(const std::string& what, const boost::system::error_code& ec) {
   return Status(ErrorCode::kInvalidArgument, "TLS: " + what + ": " + ec.message());
@@ -53,52 +46,15 @@ Result<std::shared_ptr<ssl::context>> TlsContexts::build(const TlsOptions& optio
   return ctx;
 }
 
-std::vector<TlsContexts::FileStamp> TlsContexts::stamps() const {
-  std::vector<FileStamp> out;
-  for (const std::string* path : {&options_.ca_file, &options_.cert_file, &options_.key_file}) {
-    struct stat st {};
-    FileStamp f;
-    if (::stat(path->c_str(), &st) == 0) {
-      f.mtime_ns = static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
-      f.size = static_cast<long long>(st.st_size);
-      f.inode = static_cast<unsigned long long>(st.st_ino);
-    }
-    out.push_back(f);
-  }
-  return out;
-}
-
 Result<std::shared_ptr<TlsContexts>> TlsContexts::load(const TlsOptions& options, Log log) {
   if (options.ca_file.empty() || options.cert_file.empty() || options.key_file.empty()) {
     return Status(ErrorCode::kInvalidArgument, "TLS needs a CA file, a certificate file and a key file");
   }
-  std::shared_ptr<TlsContexts> t(new TlsContexts(options, std::move(log)));
-  t->stamps_ = t->stamps();
-  auto ctx = build(options);
-  if (!ctx.is_ok()) return ctx.status();
-  t->context_ = std::move(ctx).value();
-  t->checked_ns_ = now_ns();
-  return t;
-}
-
-std::shared_ptr<ssl::context> TlsContexts::current() {
-  std::lock_guard<std::mutex> lock(mu_);
-  const long long now = now_ns();
-  if (now - checked_ns_ < 1000000000LL) return context_;
-  checked_ns_ = now;
-  std::vector<FileStamp> seen = stamps();
-  if (seen == stamps_) return context_;
-  auto rebuilt = build(options_);
-  stamps_ = std::move(seen);  // tried once per change of the files (and reported once)
-  if (!rebuilt.is_ok()) {
-    // Perhaps caught between writing the certificate and the key: the second write is a change, tried again.
-    if (log_) log_("certificate files changed but cannot be used yet (keeping the previous ones): " +
-                   rebuilt.status().message());
-    return context_;
-  }
-  context_ = std::move(rebuilt).value();
-  if (log_) log_("certificate files reloaded");
-  return context_;
+  auto files = util::Reloaded<ssl::context>::load({options.ca_file, options.cert_file, options.key_file},
+                                                  "certificate files", [options] { return build(options); },
+                                                  std::move(log));
+  if (!files.is_ok()) return files.status();
+  return std::shared_ptr<TlsContexts>(new TlsContexts(std::move(files).value()));
 }
 
 std::vector<std::string> certificate_names(const SSL* ssl) {

@@ -10,12 +10,12 @@
 #include <boost/asio/ssl/context.hpp>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "consensus/status.h"
 #include "transport/transport.h"
+#include "util/watched_files.h"
 
 namespace raftkit::transport_internal {
 
@@ -25,29 +25,16 @@ class TlsContexts {
   // Reads the CA, certificate and key (refusing a key that does not match the certificate).
   static Result<std::shared_ptr<TlsContexts>> load(const TlsOptions& options, Log log);
 
-  // The context for a new connection. At most once a second, it checks whether the files changed (modification
-  // time, size, inode) and, if they did, builds a new context from them; if that fails (a half-written file, a key
-  // that does not match), the previous context stays and the failure is logged. Connections keep the context they
-  // were opened with.
-  std::shared_ptr<boost::asio::ssl::context> current();
+  // The context for a new connection: rebuilt from the files when they changed (util/watched_files.h: looked at
+  // once a second; a set that cannot be used yet, a half-written file or a key that does not match, leaves the
+  // previous context in force and is logged). Connections keep the context they were opened with.
+  std::shared_ptr<boost::asio::ssl::context> current() { return files_->current(); }
 
  private:
-  struct FileStamp {
-    long long mtime_ns = 0;
-    long long size = 0;
-    unsigned long long inode = 0;
-    bool operator==(const FileStamp&) const = default;
-  };
-  TlsContexts(TlsOptions options, Log log) : options_(std::move(options)), log_(std::move(log)) {}
+  explicit TlsContexts(std::shared_ptr<util::Reloaded<boost::asio::ssl::context>> files) : files_(std::move(files)) {}
   static Result<std::shared_ptr<boost::asio::ssl::context>> build(const TlsOptions& options);
-  std::vector<FileStamp> stamps() const;
 
-  const TlsOptions options_;
-  const Log log_;
-  std::mutex mu_;
-  std::shared_ptr<boost::asio::ssl::context> context_;
-  std::vector<FileStamp> stamps_;
-  long long checked_ns_ = 0;
+  std::shared_ptr<util::Reloaded<boost::asio::ssl::context>> files_;
 };
 
 // The DNS names in the subjectAltName of the peer certificate of an established connection (empty without one).

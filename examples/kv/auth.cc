@@ -1,7 +1,5 @@
 #include "examples/kv/auth.h"
 
-#include <sys/stat.h>
-
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -40,6 +38,21 @@ const char* role_name(Role r) {
   return "?";
 }
 
+std::optional<Role> parse_role(std::string_view name) {
+  for (Role r : {Role::kRead, Role::kWrite, Role::kAdmin}) {
+    if (name == role_name(r)) return r;
+  }
+  return std::nullopt;
+}
+
+std::optional<Role> certificate_role(const std::vector<std::string>& organizations) {
+  std::optional<Role> best;
+  for (const std::string& o : organizations) {
+    if (std::optional<Role> r = parse_role(o); r && (!best || *r > *best)) best = r;
+  }
+  return best;
+}
+
 Result<TokenTable> TokenTable::parse(std::string_view text) {
   TokenTable table;
   std::istringstream in{std::string(text)};
@@ -52,12 +65,8 @@ Result<TokenTable> TokenTable::parse(std::string_view text) {
       return Status(ErrorCode::kInvalidArgument, "token file line " + std::to_string(number) + ": " + why);
     };
     TokenHolder holder;
-    if (role == "read") {
-      holder.role = Role::kRead;
-    } else if (role == "write") {
-      holder.role = Role::kWrite;
-    } else if (role == "admin") {
-      holder.role = Role::kAdmin;
+    if (std::optional<Role> r = parse_role(role)) {
+      holder.role = *r;
     } else {
       return bad("the role must be read, write or admin");
     }
@@ -81,25 +90,20 @@ std::optional<TokenHolder> TokenTable::find(std::string_view token) const {
   return found;
 }
 
-std::string TokenFile::stamp() const {
-  struct stat st {};
-  if (::stat(path_.c_str(), &st) != 0) return "";
-  return std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "/" +
-         std::to_string(st.st_size) + "/" + std::to_string(st.st_ino);
-}
-
 Result<std::shared_ptr<TokenFile>> TokenFile::open(std::string path, Log log) {
-  std::shared_ptr<TokenFile> f(new TokenFile(std::move(path), std::move(log)));
-  f->stamp_ = f->stamp();
-  Result<TokenTable> table = f->read();
-  if (!table.is_ok()) return Status(table.status().code(), f->path_ + ": " + table.status().message());
-  f->table_ = std::make_shared<const TokenTable>(std::move(table).value());
-  f->checked_ = std::chrono::steady_clock::now();
-  return f;
+  auto table = util::Reloaded<const TokenTable>::load(
+      {path}, "token file " + path, [path]() -> Result<std::shared_ptr<const TokenTable>> {
+        Result<TokenTable> t = read(path);
+        if (!t.is_ok()) return t.status();
+        return std::make_shared<const TokenTable>(std::move(t).value());
+      },
+      std::move(log), [](const TokenTable& t) { return std::to_string(t.size()) + " tokens"; });
+  if (!table.is_ok()) return Status(table.status().code(), path + ": " + table.status().message());
+  return std::shared_ptr<TokenFile>(new TokenFile(std::move(table).value()));
 }
 
-Result<TokenTable> TokenFile::read() const {
-  std::ifstream in(path_);
+Result<TokenTable> TokenFile::read(const std::string& path) {
+  std::ifstream in(path);
   if (!in) return Status(ErrorCode::kInvalidArgument, "cannot be read");
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   Result<TokenTable> table = TokenTable::parse(text);
@@ -108,29 +112,7 @@ Result<TokenTable> TokenFile::read() const {
   return table;
 }
 
-std::optional<TokenHolder> TokenFile::find(std::string_view token) {
-  std::shared_ptr<const TokenTable> table;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    const auto now = std::chrono::steady_clock::now();
-    if (now - checked_ >= std::chrono::seconds(1)) {
-      checked_ = now;
-      if (std::string seen = stamp(); seen != stamp_) {
-        Result<TokenTable> fresh = read();
-        stamp_ = std::move(seen);  // reported once per change, not once a second
-        if (fresh.is_ok()) {
-          table_ = std::make_shared<const TokenTable>(std::move(fresh).value());
-          if (log_) log_("token file " + path_ + " reloaded: " + std::to_string(table_->size()) + " tokens");
-        } else if (log_) {
-          log_("token file " + path_ + " changed but cannot be used (keeping the previous tokens): " +
-               fresh.status().message());
-        }
-      }
-    }
-    table = table_;
-  }
-  return table->find(token);
-}
+std::optional<TokenHolder> TokenFile::find(std::string_view token) { return table_->current()->find(token); }
 
 std::optional<Role> role_needed(std::string_view method, std::string_view path) {
   if (path == "/health") return std::nullopt;

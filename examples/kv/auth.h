@@ -1,4 +1,5 @@
-// Bearer tokens for the key-value server's HTTP API, each with a role. A token file holds one token a line:
+// Who may do what through the key-value server's HTTP API: each caller has a role, given by its bearer token or by
+// its verified client certificate (certificate_role below). A token file holds one token a line:
 //
 //   ROLE TOKEN [NAME]       ROLE is read, write or admin; NAME (optional) says whose it is, for logs
 //   # comments and blank lines are ignored
@@ -9,21 +10,27 @@
 // restart; a file that no longer parses leaves the previous tokens in force (and is reported).
 #pragma once
 
-#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "consensus/status.h"
+#include "util/watched_files.h"
 
 namespace raftkit::examples::kv {
 
 enum class Role { kRead = 1, kWrite = 2, kAdmin = 3 };
 const char* role_name(Role r);
+std::optional<Role> parse_role(std::string_view name);  // "read", "write" or "admin"
+
+// The role a verified client certificate gives: its subject's organization (O) entries name roles, as groups do in
+// Kubernetes' client certificates, and the highest one named applies. Nullopt when none names a role (a peer's
+// certificate from the same CA, say): such a certificate proves who is asking but allows nothing.
+std::optional<Role> certificate_role(const std::vector<std::string>& organizations);
 
 struct TokenHolder {
   Role role = Role::kRead;
@@ -42,7 +49,7 @@ class TokenTable {
   std::map<std::string, TokenHolder> tokens_;
 };
 
-// A token file, read again when it changes.
+// A token file, read again when it changes (util/watched_files.h).
 class TokenFile {
  public:
   using Log = std::function<void(const std::string&)>;
@@ -50,16 +57,10 @@ class TokenFile {
   std::optional<TokenHolder> find(std::string_view token);
 
  private:
-  TokenFile(std::string path, Log log) : path_(std::move(path)), log_(std::move(log)) {}
-  std::string stamp() const;  // modification time, size and inode; "" if the file cannot be read
-  Result<TokenTable> read() const;  // parsed, with at least one token
+  explicit TokenFile(std::shared_ptr<util::Reloaded<const TokenTable>> table) : table_(std::move(table)) {}
+  static Result<TokenTable> read(const std::string& path);  // parsed, with at least one token
 
-  const std::string path_;
-  const Log log_;
-  std::mutex mu_;
-  std::shared_ptr<const TokenTable> table_;
-  std::string stamp_;
-  std::chrono::steady_clock::time_point checked_;
+  std::shared_ptr<util::Reloaded<const TokenTable>> table_;
 };
 
 // The role a request needs: none for /health, read for reads, write for changes to keys, admin for membership.

@@ -12,6 +12,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "util/watched_files.h"
 
 namespace raftkit::examples::kv {
 
@@ -31,7 +35,7 @@ struct HttpServer::State {
   std::atomic<std::int64_t> in_flight{0};  // requests handed to the handler whose answers are not yet written
   std::atomic<std::uint64_t> open{0}, accepted{0}, requests{0}, refused{0}, idle_closed{0}, timed_out{0},
       oversized{0}, malformed{0}, handler_timeouts{0}, handler_errors{0}, tls_failures{0};
-  std::shared_ptr<net::ssl::context> tls;  // null: plain HTTP
+  std::shared_ptr<util::Reloaded<net::ssl::context>> tls;  // null: plain HTTP
   net::io_context ioc;
   tcp::acceptor acceptor{net::make_strand(ioc)};
   net::steady_timer accept_retry{acceptor.get_executor()};
@@ -47,6 +51,68 @@ HttpResponse plain_error(http::status status, const std::string& error, unsigned
   res.set(http::field::content_type, "application/json");
   res.body() = "{\"error\":\"" + error + "\"}\n";
   return res;
+}
+
+// The subject of the client certificate the handshake verified (verify_peer made an unverifiable one fail it).
+HttpCaller caller_of(SSL* ssl) {
+  HttpCaller caller;
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (cert == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return caller;
+  caller.certified = true;
+  const X509_NAME* subject = X509_get_subject_name(cert);
+  for (int i = 0; i < X509_NAME_entry_count(subject); ++i) {
+    const X509_NAME_ENTRY* entry = X509_NAME_get_entry(subject, i);
+    const int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(entry));
+    if (nid != NID_commonName && nid != NID_organizationName) continue;
+    unsigned char* utf8 = nullptr;
+    const int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry));
+    if (n < 0) continue;
+    std::string value(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(n));
+    OPENSSL_free(utf8);
+    if (nid == NID_commonName) {
+      caller.common_name = std::move(value);
+    } else {
+      caller.organizations.push_back(std::move(value));
+    }
+  }
+  return caller;
+}
+
+// The HTTPS context: TLS 1.2+, the certificate and its key, and with a client CA, client certificates asked for
+// and verified (not required: a client without one authenticates otherwise).
+Result<std::shared_ptr<net::ssl::context>> build_context(const HttpTlsOptions& options) {
+  auto ctx = std::make_shared<net::ssl::context>(net::ssl::context::tls_server);
+  beast::error_code ec;
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  ctx->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_compression, ec);
+  if (!ec) ctx->use_certificate_chain_file(options.cert_file, ec);
+  if (!ec) ctx->use_private_key_file(options.key_file, net::ssl::context::pem, ec);
+  if (ec) return Status(ErrorCode::kInvalidArgument, "HTTPS certificate or key: " + ec.message());
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    ERR_clear_error();
+    return Status(ErrorCode::kInvalidArgument,
+                  "HTTPS key " + options.key_file + " does not match certificate " + options.cert_file);
+  }
+  if (!options.client_ca_file.empty()) {
+    ctx->load_verify_file(options.client_ca_file, ec);
+    if (ec) return Status(ErrorCode::kInvalidArgument, "HTTPS client CA " + options.client_ca_file + ": " + ec.message());
+    // The CA's name goes into the certificate request, so a client with several certificates picks this CA's.
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(options.client_ca_file.c_str());
+    if (names == nullptr) {
+      ERR_clear_error();
+      return Status(ErrorCode::kInvalidArgument, "HTTPS client CA " + options.client_ca_file + ": no certificate");
+    }
+    SSL_CTX_set_client_CA_list(ctx->native_handle(), names);
+    ctx->set_verify_mode(net::ssl::verify_peer, ec);
+    // Sessions resumed under verify_peer need an id context (whatever it is, the same on every connection).
+    static constexpr unsigned char kSessionContext[] = "raftkit-kv-https";
+    if (!ec && SSL_CTX_set_session_id_context(ctx->native_handle(), kSessionContext, sizeof kSessionContext - 1) != 1) {
+      ERR_clear_error();
+      return Status(ErrorCode::kInvalidArgument, "HTTPS: cannot set the session id context");
+    }
+    if (ec) return Status(ErrorCode::kInvalidArgument, "HTTPS verify mode: " + ec.message());
+  }
+  return ctx;
 }
 
 // One connection, over plain TCP or (kTls) TLS. Everything runs on the connection's strand; answers from other
@@ -66,7 +132,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   }
   Session(State* state, tcp::socket socket)
     requires(kTls)
-      : state_(state), context_(state->tls), stream_(std::move(socket), *context_),
+      : state_(state), context_(state->tls->current()), stream_(std::move(socket), *context_),
         read_timer_(stream_.get_executor()), handler_timer_(stream_.get_executor()) {
     ++state_->open;
   }
@@ -90,6 +156,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
             ++self->state_->tls_failures;
             return self->close();
           }
+          self->caller_ = caller_of(self->stream_.native_handle());
           self->start();
         });
       } else {
@@ -227,7 +294,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
       });
     };
     try {
-      state_->handler(std::move(req), std::move(respond));
+      state_->handler(std::move(req), caller_, std::move(respond));
     } catch (const std::exception& e) {
       ++state_->handler_errors;
       std::fprintf(stderr, "http: handler threw: %s\n", e.what());
@@ -296,6 +363,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
 
   State* state_;
   std::shared_ptr<net::ssl::context> context_;  // with TLS: outlives the stream
+  HttpCaller caller_;  // what the TLS handshake proved (nothing, without a client certificate)
   Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -363,17 +431,14 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions options,
   const auto address = net::ip::make_address(state->options.host, ec);
   if (ec) return Status(ErrorCode::kInvalidArgument, "bad HTTP address '" + state->options.host + "': " + ec.message());
   if (state->options.tls) {
-    auto ctx = std::make_shared<net::ssl::context>(net::ssl::context::tls_server);
-    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
-    ctx->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_compression, ec);
-    if (!ec) ctx->use_certificate_chain_file(state->options.tls->cert_file, ec);
-    if (!ec) ctx->use_private_key_file(state->options.tls->key_file, net::ssl::context::pem, ec);
-    if (ec) return Status(ErrorCode::kInvalidArgument, "HTTPS certificate or key: " + ec.message());
-    if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
-      return Status(ErrorCode::kInvalidArgument, "HTTPS key " + state->options.tls->key_file +
-                                                     " does not match certificate " + state->options.tls->cert_file);
-    }
-    state->tls = std::move(ctx);
+    const HttpTlsOptions tls = *state->options.tls;
+    std::vector<std::string> files{tls.cert_file, tls.key_file};
+    if (!tls.client_ca_file.empty()) files.push_back(tls.client_ca_file);
+    auto contexts = util::Reloaded<net::ssl::context>::load(
+        std::move(files), "HTTPS certificate files", [tls] { return build_context(tls); },
+        [](const std::string& line) { std::fprintf(stderr, "http: %s\n", line.c_str()); });
+    if (!contexts.is_ok()) return contexts.status();
+    state->tls = std::move(contexts).value();
   }
   const tcp::endpoint endpoint(address, state->options.port);
   const std::string where = state->options.host + ":" + std::to_string(state->options.port);

@@ -11,8 +11,10 @@
 //                 unknown); its late answer is dropped;
 //   write time    a client that does not read its answer within write_timeout is disconnected.
 // With `tls`, connections are HTTPS (TLS 1.2+; the TLS handshake must finish within read_timeout); a client that
-// does not speak TLS is closed unanswered. A malformed request is answered 400. After any refusal the connection is closed. No exception escapes: a
-// handler that throws is answered 500, and the I/O threads catch whatever reaches them.
+// does not speak TLS is closed unanswered. The certificate and key (and the client CA) are read again when they
+// change, for new connections, without a restart. A malformed request is answered 400. After any refusal the
+// connection is closed. No exception escapes: a handler that throws is answered 500, and the I/O threads catch
+// whatever reaches them.
 //
 // The handler runs on an I/O thread and must not block: it answers through `respond`, from any thread, once
 // (later calls are ignored).
@@ -25,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <utility>  // before Beast: Boost 1.74 needs std::exchange declared
 #include <boost/beast/http/message.hpp>
@@ -37,12 +40,25 @@ namespace raftkit::examples::kv {
 using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
 using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
 using HttpRespond = std::function<void(HttpResponse)>;
-using HttpHandler = std::function<void(HttpRequest&&, HttpRespond)>;
 
-// The server's certificate (PEM, with any intermediates) and its private key, read at start.
+// What the connection proves about who sent a request: with client certificates (HttpTlsOptions::client_ca_file),
+// the subject of the certificate the client presented, verified against that CA during the handshake. Without
+// one, nothing: the request must prove itself (a bearer token, say).
+struct HttpCaller {
+  bool certified = false;
+  std::string common_name;                 // the subject's CN
+  std::vector<std::string> organizations;  // the subject's O entries
+};
+using HttpHandler = std::function<void(HttpRequest&&, const HttpCaller&, HttpRespond)>;
+
+// The server's certificate (PEM, with any intermediates) and its private key; read at start and again when they
+// change (a failed reload keeps the previous ones and is logged).
 struct HttpTlsOptions {
   std::string cert_file;
   std::string key_file;
+  // Set: clients may present a certificate, which must chain to this CA (PEM) or the handshake fails, and is
+  // then HttpCaller. Clients without one are still served (to authenticate otherwise).
+  std::string client_ca_file;
 };
 
 struct HttpServerOptions {

@@ -161,12 +161,12 @@ bool KvHttpApi::is_admin(const HttpRequest& req) {
   return t.rfind("/members", 0) == 0 || t == "/leave";
 }
 
-void KvHttpApi::handle(HttpRequest&& req, HttpRespond respond) {
+void KvHttpApi::handle(HttpRequest&& req, const HttpCaller& caller, HttpRespond respond) {
   const Origin o{req.version(), std::string(req.target())};
   std::string_view target(req.target().data(), req.target().size());
   const std::string_view path = target.substr(0, target.find('?'));
   const auto get = req.method() == http::verb::get;
-  if (std::optional<HttpResponse> refused = refuse_unauthorized(req, path)) return respond(std::move(*refused));
+  if (std::optional<HttpResponse> refused = refuse_unauthorized(req, caller, path)) return respond(std::move(*refused));
   if (path.rfind("/kv/", 0) == 0 || path.rfind("/cas/", 0) == 0) return handle_kv(req, path, std::move(respond));
   if (path == "/status") return get ? status(req, std::move(respond)) : respond(not_allowed(o, "GET"));
   if (path == "/health") return get ? health(req, std::move(respond)) : respond(not_allowed(o, "GET"));
@@ -183,34 +183,48 @@ void KvHttpApi::handle(HttpRequest&& req, HttpRespond respond) {
   respond(error(o, http::status::not_found, "no such endpoint"));
 }
 
-std::optional<HttpResponse> KvHttpApi::refuse_unauthorized(const HttpRequest& req, std::string_view path) const {
-  if (!options_.tokens) return std::nullopt;
+std::optional<HttpResponse> KvHttpApi::refuse_unauthorized(const HttpRequest& req, const HttpCaller& caller,
+                                                           std::string_view path) const {
+  if (!options_.tokens && !options_.client_certificates) return std::nullopt;
   const std::string_view method(req.method_string().data(), req.method_string().size());
   const std::optional<Role> needed = role_needed(method, path);
   if (!needed) return std::nullopt;
   const Origin o{req.version(), std::string(req.target())};
+  auto forbidden = [&](const std::string& whose, Role role) {
+    return error(o, http::status::forbidden,
+                 whose + " role is " + role_name(role) + "; " + std::string(method) + " " + std::string(path) +
+                     " needs " + role_name(*needed));
+  };
+  if (caller.certified && options_.client_certificates) {
+    const std::optional<Role> role = certificate_role(caller.organizations);
+    if (!role) {
+      return error(o, http::status::forbidden,
+                   "the client certificate of '" + caller.common_name +
+                       "' names no role (its subject's O must be read, write or admin)");
+    }
+    if (*role < *needed) return forbidden("this certificate's", *role);
+    return std::nullopt;
+  }
   const auto header = req[http::field::authorization];
   const std::string_view credentials(header.data(), header.size());
   constexpr std::string_view kBearer = "bearer ";  // the scheme's name is case-insensitive (RFC 9110, 11.1)
   const std::string_view scheme = credentials.substr(0, kBearer.size());
+  auto unauthorized = [&](const std::string& why, const char* challenge) {
+    HttpResponse res = error(o, http::status::unauthorized, why);
+    if (options_.tokens) res.set(http::field::www_authenticate, challenge);
+    return res;
+  };
   if (scheme.size() != kBearer.size() ||
       !std::equal(scheme.begin(), scheme.end(), kBearer.begin(),
                   [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; })) {
-    HttpResponse res = error(o, http::status::unauthorized, "authentication required: Authorization: Bearer TOKEN");
-    res.set(http::field::www_authenticate, "Bearer realm=\"kv\"");
-    return res;
+    std::string how = options_.client_certificates ? "a client certificate" : "";
+    if (options_.tokens) how += std::string(how.empty() ? "" : " or ") + "Authorization: Bearer TOKEN";
+    return unauthorized("authentication required: " + how, "Bearer realm=\"kv\"");
   }
-  const std::optional<TokenHolder> holder = options_.tokens->find(credentials.substr(kBearer.size()));
-  if (!holder) {
-    HttpResponse res = error(o, http::status::unauthorized, "unknown token");
-    res.set(http::field::www_authenticate, "Bearer realm=\"kv\", error=\"invalid_token\"");
-    return res;
-  }
-  if (holder->role < *needed) {
-    return error(o, http::status::forbidden,
-                 std::string("this token's role is ") + role_name(holder->role) + "; " + std::string(method) + " " +
-                     std::string(path) + " needs " + role_name(*needed));
-  }
+  const std::optional<TokenHolder> holder =
+      options_.tokens ? options_.tokens->find(credentials.substr(kBearer.size())) : std::nullopt;
+  if (!holder) return unauthorized("unknown token", "Bearer realm=\"kv\", error=\"invalid_token\"");
+  if (holder->role < *needed) return forbidden("this token's", holder->role);
   return std::nullopt;
 }
 

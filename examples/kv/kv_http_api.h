@@ -39,8 +39,12 @@ struct KvHttpApiOptions {
   // which HTTP clients that follow redirects (curl -L) follow with the same method and body. Both carry Location.
   bool redirect_307 = false;
   std::string scheme = "http";  // of the Location given with those answers: "https" when every member serves HTTPS
-  // Bearer tokens with roles (auth.h); null: every request is served without asking who sent it.
+  // Bearer tokens with roles (auth.h); null: no token is accepted.
   std::shared_ptr<TokenFile> tokens;
+  // Callers may prove themselves with a client certificate whose organization names their role (auth.h,
+  // certificate_role; the HTTP server verifies it). With neither this nor tokens, every request is served without
+  // asking who sent it.
+  bool client_certificates = false;
 };
 
 // Percent-decodes a key taken from a request path. Nullopt, with `error` set, for a bad escape, an empty key, a
@@ -55,7 +59,8 @@ class KvHttpApi {
   KvHttpApi(const KvHttpApi&) = delete;
   KvHttpApi& operator=(const KvHttpApi&) = delete;
 
-  void handle(HttpRequest&& req, HttpRespond respond);
+  void handle(HttpRequest&& req, const HttpCaller& caller, HttpRespond respond);
+  void handle(HttpRequest&& req, HttpRespond respond) { handle(std::move(req), HttpCaller{}, std::move(respond)); }
   // How long a request may take: membership changes up to 35 s, everything else the server's default.
   static bool is_admin(const HttpRequest& req);
 
@@ -63,8 +68,9 @@ class KvHttpApi {
   std::function<void(std::string& json_fields)> status_extra;
 
  private:
-  // With tokens: the refusal (401 or 403) for a request its token does not allow, or nothing.
-  std::optional<HttpResponse> refuse_unauthorized(const HttpRequest& req, std::string_view path) const;
+  // With authentication: the refusal (401 or 403) for a request its certificate or token does not allow, or nothing.
+  std::optional<HttpResponse> refuse_unauthorized(const HttpRequest& req, const HttpCaller& caller,
+                                                  std::string_view path) const;
   void handle_kv(const HttpRequest& req, std::string_view path, HttpRespond respond);
   void handle_members(const HttpRequest& req, HttpRespond respond);
   void status(const HttpRequest& req, HttpRespond respond);

@@ -474,6 +474,106 @@ class SecureTests(unittest.TestCase):
         self.assertGreaterEqual(j["http_server"]["tls_handshake_failures"], 2)
 
 
+class ClientCertificateTests(unittest.TestCase):
+    """HTTPS with client certificates (and tokens beside them): a certificate's O is its role; one from another CA
+    gets no connection; the server's certificate is replaced without a restart."""
+
+    def setUp(self):
+        import ssl
+        self.work = tempfile.mkdtemp(prefix="kv-certs-")
+        self.certs = os.path.join(self.work, "certs")
+        other = os.path.join(self.work, "other")
+        quiet = {"check": True, "stdout": subprocess.DEVNULL}
+        subprocess.run([MAKE_CERTS, self.certs, "localhost"], **quiet)
+        subprocess.run([MAKE_CERTS, "--client", "write", self.certs, "alice"], **quiet)
+        subprocess.run([MAKE_CERTS, "--client", "read", self.certs, "bob"], **quiet)
+        subprocess.run([MAKE_CERTS, "--client", "admin", other, "eve"], **quiet)
+        with open(os.path.join(self.work, "tokens"), "w") as f:
+            f.write("read %s\n" % ("r" * 32))
+        self.port = free_port()
+        spec = "1=solo@127.0.0.1:%d/127.0.0.1:%d" % (free_port(), self.port)
+        self.server = Server(self.work, "solo", [
+            "--members", spec, "--data", os.path.join(self.work, "solo"),
+            "--http-tls-cert", os.path.join(self.certs, "localhost.pem"),
+            "--http-tls-key", os.path.join(self.certs, "localhost.key"),
+            "--http-client-ca", os.path.join(self.certs, "ca.pem"),
+            "--auth-tokens", os.path.join(self.work, "tokens")]).start()
+
+        def context(cert_dir=None, name=None):
+            c = ssl.create_default_context(cafile=os.path.join(self.certs, "ca.pem"))
+            if name:
+                c.load_cert_chain(os.path.join(cert_dir, name + ".pem"), os.path.join(cert_dir, name + ".key"))
+            return c
+        self.anonymous = context()
+        self.alice = context(self.certs, "alice")
+        self.bob = context(self.certs, "bob")
+        self.peer = context(self.certs, "localhost")
+        self.eve = context(other, "eve")
+        self.assertTrue(wait_until(lambda: self.call(self.anonymous, "GET", "/health")[0] == 200))
+
+    def tearDown(self):
+        self.server.stop()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def call(self, context, method, target, body=None, token=None):
+        try:
+            conn = http.client.HTTPSConnection("localhost", self.port, context=context, timeout=10)
+            headers = {"Authorization": "Bearer " + token} if token else {}
+            conn.request(method, target, body=body, headers=headers)
+            res = conn.getresponse()
+            data = res.read()
+            conn.close()
+            return res.status, json.loads(data) if data.strip() else {}
+        except OSError:
+            return 0, {}
+
+    def served_certificate(self):
+        import ssl
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
+            with self.anonymous.wrap_socket(s, server_hostname="localhost") as t:
+                return t.getpeercert(binary_form=True)
+
+    def test_a_certificate_is_its_role(self):
+        self.assertTrue(wait_until(lambda: self.call(self.alice, "PUT", "/kv/a", '{"value":"1"}')[0] == 200))
+        self.assertEqual(self.call(self.bob, "GET", "/kv/a"), (200, {"key": "a", "value": "1"}))
+        status, j = self.call(self.bob, "PUT", "/kv/a", '{"value":"2"}')
+        self.assertEqual(status, 403)
+        self.assertIn("role is read", j["error"])
+        self.assertEqual(self.call(self.alice, "POST", "/members", '{"id":9,"name":"x","raft":"127.0.0.1:1"}')[0],
+                         403)
+        # A certificate from the CA that names no role (a peer's) proves who asks but allows nothing.
+        status, j = self.call(self.peer, "GET", "/kv/a")
+        self.assertEqual(status, 403)
+        self.assertIn("names no role", j["error"])
+        # No certificate: a token, or nothing.
+        self.assertEqual(self.call(self.anonymous, "GET", "/kv/a", token="r" * 32)[0], 200)
+        status, j = self.call(self.anonymous, "GET", "/kv/a")
+        self.assertEqual(status, 401)
+        self.assertIn("client certificate", j["error"])
+        # A certificate from another CA, however admin it claims to be, gets no connection.
+        self.assertEqual(self.call(self.eve, "GET", "/kv/a")[0], 0)
+        status, j = self.call(self.anonymous, "GET", "/status", token="r" * 32)
+        self.assertGreaterEqual(j["http_server"]["tls_handshake_failures"], 1)
+
+    def test_the_server_certificate_is_replaced_without_a_restart(self):
+        before = self.served_certificate()
+        subprocess.run([MAKE_CERTS, "--force", self.certs, "localhost"], check=True, stdout=subprocess.DEVNULL)
+        self.assertTrue(wait_until(lambda: self.served_certificate() != before, timeout=10))
+        self.assertTrue(wait_until(lambda: self.call(self.alice, "PUT", "/kv/b", '{"value":"1"}')[0] == 200))
+        self.assertIsNone(self.server.proc.poll())
+        # A certificate and key that do not belong together are not taken: the previous pair stays in force.
+        served = self.served_certificate()
+        shutil.copy(os.path.join(self.certs, "alice.key"), os.path.join(self.certs, "localhost.key.new"))
+        os.replace(os.path.join(self.certs, "localhost.key.new"), os.path.join(self.certs, "localhost.key"))
+        time.sleep(1.5)
+        self.assertEqual(self.served_certificate(), served)
+        self.assertEqual(self.call(self.bob, "GET", "/kv/b")[0], 200)
+        with open(os.path.join(self.work, "solo.log"), "rb") as f:
+            log = f.read().decode(errors="replace")
+        self.assertIn("HTTPS certificate files reloaded", log)
+        self.assertIn("HTTPS certificate files changed but cannot be used", log)
+
+
 class CommandLineTests(unittest.TestCase):
     def run_server(self, *args):
         p = subprocess.run([SERVER] + list(args), capture_output=True, timeout=30)

@@ -96,7 +96,7 @@ struct Answer {
 
 // Membership requests are answered from the API's administrative thread; everything else at once.
 Answer call(KvHttpApi& api, http::verb method, const std::string& target, const std::string& body = "",
-            const std::string& authorization = "") {
+            const std::string& authorization = "", const HttpCaller& caller = {}) {
   HttpRequest req{method, target, 11};
   if (!authorization.empty()) req.set(http::field::authorization, authorization);
   req.body() = body;
@@ -107,7 +107,7 @@ Answer call(KvHttpApi& api, http::verb method, const std::string& target, const 
     std::optional<Answer> answer;
   };
   auto shared = std::make_shared<Shared>();
-  api.handle(std::move(req), [shared](HttpResponse res) {
+  api.handle(std::move(req), caller, [shared](HttpResponse res) {
     Answer a;
     a.status = res.result();
     a.location = std::string(res[http::field::location]);
@@ -262,6 +262,59 @@ TEST_CASE("kv auth: 401 without a known token, 403 for a role that does not allo
   CHECK(call(api, http::verb::get, "/kv/a", "", admin).status == http::status::not_found);
   CHECK(std::count_if(log.begin(), log.end(), [](const std::string& l) { return l.find("cannot be used") != l.npos; }) ==
         2);
+}
+
+TEST_CASE("kv auth: a verified client certificate's organization is its role", "[kv][auth]") {
+  CHECK(certificate_role({}) == std::nullopt);
+  CHECK(certificate_role({"engineering", "Admin"}) == std::nullopt);  // role names are exact
+  CHECK(certificate_role({"read"}) == Role::kRead);
+  CHECK(certificate_role({"admin", "read"}) == Role::kAdmin);  // the highest named
+
+  testing::FakePeer peer;
+  KvHttpApiOptions options;
+  options.client_certificates = true;
+  KvHttpApi api(peer, "p1", {}, options);
+  auto certified = [](std::vector<std::string> organizations) {
+    return HttpCaller{true, "someone", std::move(organizations)};
+  };
+  Answer anonymous = call(api, http::verb::get, "/kv/a");
+  CHECK(anonymous.status == http::status::unauthorized);
+  CHECK(anonymous.body["error"] == "authentication required: a client certificate");
+  CHECK(anonymous.www_authenticate.empty());  // no token would help
+  CHECK(call(api, http::verb::get, "/kv/a", "", "Bearer rrrrrrrrrrrrrrrrrrrr").status == http::status::unauthorized);
+  // Organizations the connection did not prove count for nothing.
+  CHECK(call(api, http::verb::get, "/kv/a", "", "", HttpCaller{false, "x", {"admin"}}).status ==
+        http::status::unauthorized);
+  CHECK(call(api, http::verb::get, "/health").status == http::status::ok);
+
+  CHECK(call(api, http::verb::get, "/kv/a", "", "", certified({"read"})).status == http::status::not_found);
+  Answer denied = call(api, http::verb::put, "/kv/a", R"({"value":"1"})", "", certified({"read"}));
+  CHECK(denied.status == http::status::forbidden);
+  CHECK(denied.body["error"] == "this certificate's role is read; PUT /kv/a needs write");
+  Answer no_role = call(api, http::verb::get, "/kv/a", "", "", certified({"engineering"}));
+  CHECK(no_role.status == http::status::forbidden);
+  CHECK(no_role.body["error"].get<std::string>().find("'someone' names no role") != std::string::npos);
+  CHECK(call(api, http::verb::put, "/kv/a", R"({"value":"1"})", "", certified({"write"})).status == http::status::ok);
+  CHECK(call(api, http::verb::post, "/members", R"({"name":"x","raft":"h:1","http":"h:2"})", "",
+             certified({"write"})).status == http::status::forbidden);
+  CHECK(call(api, http::verb::post, "/members", R"({"name":"x","raft":"h:1","http":"h:2"})", "",
+             certified({"read", "admin"})).status == http::status::ok);
+}
+
+TEST_CASE("kv auth: with tokens only, a client certificate is not a credential", "[kv][auth]") {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/tokens";
+  std::ofstream(path) << "read rrrrrrrrrrrrrrrrrrrr\n";
+  auto tokens = TokenFile::open(path, nullptr);
+  REQUIRE(tokens.is_ok());
+  testing::FakePeer peer;
+  KvHttpApiOptions options;
+  options.tokens = tokens.value();
+  KvHttpApi api(peer, "p1", {}, options);
+  Answer a = call(api, http::verb::get, "/kv/a", "", "", HttpCaller{true, "someone", {"admin"}});
+  CHECK(a.status == http::status::unauthorized);
+  CHECK(a.body["error"] == "authentication required: Authorization: Bearer TOKEN");
+  CHECK(call(api, http::verb::get, "/kv/a", "", "Bearer rrrrrrrrrrrrrrrrrrrr").status == http::status::not_found);
 }
 
 }  // namespace
