@@ -66,6 +66,20 @@ def raw(port, data, timeout=5, read=True):
         s.close()
 
 
+def https_call(port, context, method, target, body=None, token=None):
+    """One HTTPS request to localhost:port; (status, parsed JSON), or (0, {}) when no answer came (TLS refused)."""
+    try:
+        conn = http.client.HTTPSConnection("localhost", port, context=context, timeout=10)
+        headers = {"Authorization": "Bearer " + token} if token else {}
+        conn.request(method, target, body=body, headers=headers)
+        res = conn.getresponse()
+        data = res.read()
+        conn.close()
+        return res.status, json.loads(data) if data.strip() else {}
+    except OSError:
+        return 0, {}
+
+
 def status_line(reply):
     return int(reply.split(b" ", 2)[1]) if reply.startswith(b"HTTP/1.") else None
 
@@ -444,16 +458,7 @@ class SecureTests(unittest.TestCase):
         shutil.rmtree(self.work, ignore_errors=True)
 
     def call(self, method, target, body=None, token=None):
-        try:
-            conn = http.client.HTTPSConnection("localhost", self.port, context=self.context, timeout=10)
-            headers = {"Authorization": "Bearer " + token} if token else {}
-            conn.request(method, target, body=body, headers=headers)
-            res = conn.getresponse()
-            data = res.read()
-            conn.close()
-            return res.status, json.loads(data) if data.strip() else {}
-        except OSError:
-            return 0, {}
+        return https_call(self.port, self.context, method, target, body, token)
 
     def test_https_with_tokens(self):
         self.assertTrue(wait_until(lambda: self.call("PUT", "/kv/a", '{"value":"1"}', "w" * 32)[0] == 200))
@@ -516,19 +521,9 @@ class ClientCertificateTests(unittest.TestCase):
         shutil.rmtree(self.work, ignore_errors=True)
 
     def call(self, context, method, target, body=None, token=None):
-        try:
-            conn = http.client.HTTPSConnection("localhost", self.port, context=context, timeout=10)
-            headers = {"Authorization": "Bearer " + token} if token else {}
-            conn.request(method, target, body=body, headers=headers)
-            res = conn.getresponse()
-            data = res.read()
-            conn.close()
-            return res.status, json.loads(data) if data.strip() else {}
-        except OSError:
-            return 0, {}
+        return https_call(self.port, context, method, target, body, token)
 
     def served_certificate(self):
-        import ssl
         with socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
             with self.anonymous.wrap_socket(s, server_hostname="localhost") as t:
                 return t.getpeercert(binary_form=True)
