@@ -606,6 +606,8 @@ class CommandLineTests(unittest.TestCase):
               weak_tokens], "--auth-tokens"),
             (["--name", "a", "--members", good, "--data", data, "--insecure-transport", "--http-tls-cert", SERVER],
              "--http-tls-key"),
+            (["--name", "a", "--members", good, "--data", data, "--insecure-transport", "--http-client-ca", SERVER],
+             "--http-tls-cert"),
         ]
         for args, flag in cases:
             code, out = self.run_server(*args)
