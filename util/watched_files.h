@@ -60,15 +60,15 @@ class Reloaded {
 
   // Builds the value once; its failure is load's failure (nothing is kept). `what` names the files in log lines
   // ("certificate files", "token file /etc/kv/tokens").
-  static Result<std::shared_ptr<Reloaded>> load(std::vector<std::string> paths, std::string what, Build build,
-                                                Log log, Describe describe = nullptr,
+  static Result<std::shared_ptr<Reloaded>> load(std::vector<std::string> paths, std::string what, Build build, Log log,
+                                                Describe describe = nullptr,
                                                 std::chrono::milliseconds interval = std::chrono::seconds(1)) {
     const auto now = FileWatch::Clock::now();
     FileWatch watch(std::move(paths), interval, now);  // stamped before the build: a change during it is seen later
     Result<std::shared_ptr<T>> first = build();
     if (!first.is_ok()) return first.status();
-    return std::shared_ptr<Reloaded>(new Reloaded(std::move(watch), std::move(what), std::move(build),
-                                                  std::move(log), std::move(describe), std::move(first).value()));
+    return std::shared_ptr<Reloaded>(new Reloaded(std::move(watch), std::move(what), std::move(build), std::move(log),
+                                                  std::move(describe), std::move(first).value()));
   }
 
   std::shared_ptr<T> current() {

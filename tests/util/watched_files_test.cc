@@ -26,7 +26,7 @@ TEST_CASE("file watch: a change is seen once, and no sooner than the interval", 
   FileWatch watch({a, b}, milliseconds(1000), t0);  // b does not exist yet
   CHECK_FALSE(watch.changed(t0 + milliseconds(1000)));
 
-  write_file(a, "two");  // same size; perhaps the same timestamp tick: the inode differs
+  write_file(a, "two");                                 // same size; perhaps the same timestamp tick: the inode differs
   CHECK_FALSE(watch.changed(t0 + milliseconds(1500)));  // looked too recently
   CHECK(watch.changed(t0 + milliseconds(2000)));
   CHECK_FALSE(watch.changed(t0 + milliseconds(3000)));  // reported once
@@ -38,8 +38,7 @@ TEST_CASE("file watch: a change is seen once, and no sooner than the interval", 
   CHECK_FALSE(watch.changed(t0 + milliseconds(6000)));
 }
 
-TEST_CASE("reloaded: rebuilt when the files change; a failed rebuild keeps the value and is logged once",
-          "[util]") {
+TEST_CASE("reloaded: rebuilt when the files change; a failed rebuild keeps the value and is logged once", "[util]") {
   testing::TempDir dir;
   const std::string path = dir.path() + "/number";
   write_file(path, "1");
