@@ -340,7 +340,8 @@ int main(int argc, char** argv) {
           ",\"oversized\":" + std::to_string(s.oversized) + ",\"malformed\":" + std::to_string(s.malformed) +
           ",\"handler_timeouts\":" + std::to_string(s.handler_timeouts) +
           ",\"handler_errors\":" + std::to_string(s.handler_errors) +
-          ",\"tls_handshake_failures\":" + std::to_string(s.tls_handshake_failures) + "}";
+          ",\"tls_handshake_failures\":" + std::to_string(s.tls_handshake_failures) +
+          ",\"stale_certificates\":" + std::to_string(s.stale_certificates) + "}";
   };
   api = handler.get();
 

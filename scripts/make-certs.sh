@@ -12,7 +12,7 @@
 #                                                 subjectAltName, so they cannot act as a peer
 #
 # e.g. ./scripts/make-certs.sh certs node-1 node-2 node-3
-#      ./scripts/make-certs.sh --client admin certs operator
+#      ./scripts/make-certs.sh --client admin client-certs operator   (a CA of its own: not the peers')
 # The CA (EC P-256, 10 years) is made once and reused while DIR/ca.pem and DIR/ca.key exist, so a node added later
 # is signed by the CA the others already trust. Each leaf is EC P-256, valid 825 days, with CN=NAME and
 # subjectAltName DNS:NAME only (a peer's identity is that one name), and extendedKeyUsage serverAuth,clientAuth: a peer's certificate serves both its server and its client side.
@@ -68,7 +68,7 @@ elif [ -e "$dir/ca.pem" ] || [ -e "$dir/ca.key" ]; then
   exit 1
 else
   quiet openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -sha256 -days 3650 \
-    -subj "/CN=raftkit development CA" -keyout "$tmp/ca.key" -out "$tmp/ca.pem" \
+    -subj "/CN=raftkit development ${role:+client }CA" -keyout "$tmp/ca.key" -out "$tmp/ca.pem" \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
     -addext "subjectKeyIdentifier=hash" -addext "authorityKeyIdentifier=keyid:always"
   chmod 600 "$tmp/ca.key"

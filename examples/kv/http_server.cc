@@ -1,6 +1,7 @@
 #include "examples/kv/http_server.h"
 
 #include <array>
+#include <ctime>
 #include <cstdio>
 #include <future>
 #include <mutex>
@@ -34,7 +35,7 @@ struct HttpServer::State {
   std::atomic<bool> accepting{true};
   std::atomic<std::int64_t> in_flight{0};  // requests handed to the handler whose answers are not yet written
   std::atomic<std::uint64_t> open{0}, accepted{0}, requests{0}, refused{0}, idle_closed{0}, timed_out{0},
-      oversized{0}, malformed{0}, handler_timeouts{0}, handler_errors{0}, tls_failures{0};
+      oversized{0}, malformed{0}, handler_timeouts{0}, handler_errors{0}, tls_failures{0}, stale_certificates{0};
   std::shared_ptr<util::Reloaded<net::ssl::context>> tls;  // null: plain HTTP
   net::io_context ioc;
   tcp::acceptor acceptor{net::make_strand(ioc)};
@@ -53,11 +54,15 @@ HttpResponse plain_error(http::status status, const std::string& error, unsigned
   return res;
 }
 
-// The subject of the client certificate the handshake verified (verify_peer made an unverifiable one fail it).
-HttpCaller caller_of(SSL* ssl) {
+// The subject of the client certificate the handshake verified (verify_peer made an unverifiable one fail it), and
+// when it expires. A resumed session carries the certificate and verdict of the handshake it resumes.
+HttpCaller caller_of(SSL* ssl, std::time_t& expires) {
   HttpCaller caller;
   X509* cert = SSL_get0_peer_certificate(ssl);
   if (cert == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return caller;
+  std::tm not_after{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &not_after) != 1) return caller;
+  expires = timegm(&not_after);
   caller.certified = true;
   const X509_NAME* subject = X509_get_subject_name(cert);
   for (int i = 0; i < X509_NAME_entry_count(subject); ++i) {
@@ -156,7 +161,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
             ++self->state_->tls_failures;
             return self->close();
           }
-          self->caller_ = caller_of(self->stream_.native_handle());
+          self->caller_ = caller_of(self->stream_.native_handle(), self->certificate_expires_);
           self->start();
         });
       } else {
@@ -178,6 +183,10 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
  private:
   // Between requests: wait for the first byte of the next one, at most idle_timeout.
   void wait_for_request() {
+    if (certificate_stale()) {  // closed while idle rather than after the client has sent its next request
+      ++state_->stale_certificates;
+      return close();
+    }
     if (buffer_.size() > 0) return read_request();  // pipelined: the next request is already here
     arm_read_timer(state_->options.idle_timeout);
     stream_.async_read_some(
@@ -263,6 +272,12 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
       ++state_->malformed;
       return finish(plain_error(http::status::bad_request, "malformed HTTP request"));
     }
+    if (certificate_stale()) {
+      // It went stale while the connection was idle: closed unanswered, as a keep-alive connection may be closed
+      // between requests (RFC 9112, 9.5); the client connects again and its certificate is verified afresh.
+      ++state_->stale_certificates;
+      return close();
+    }
     HttpRequest req = parser_->release();
     parser_.reset();
     ++state_->requests;
@@ -302,6 +317,18 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     } catch (...) {
       ++state_->handler_errors;
       answer(seq, plain_error(http::status::internal_server_error, "internal error", version_));
+    }
+  }
+
+  // A client certificate counts for a connection while it is valid and the certificate files it was verified
+  // against are the ones in force: once it has expired, or the files changed (a client CA replaced to revoke
+  // certificates, say), the connection's requests are no longer served on its strength.
+  bool certificate_stale() {
+    if constexpr (kTls) {
+      if (!caller_.certified) return false;
+      return std::time(nullptr) >= certificate_expires_ || state_->tls->current() != context_;
+    } else {
+      return false;
     }
   }
 
@@ -364,6 +391,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   State* state_;
   std::shared_ptr<net::ssl::context> context_;  // with TLS: outlives the stream
   HttpCaller caller_;  // what the TLS handshake proved (nothing, without a client certificate)
+  std::time_t certificate_expires_ = 0;
   Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -466,7 +494,8 @@ std::uint16_t HttpServer::port() const {
 HttpServerStats HttpServer::stats() const {
   const State& s = *state_;
   return HttpServerStats{s.open,      s.accepted,  s.requests,  s.refused,          s.idle_closed, s.timed_out,
-                         s.oversized, s.malformed, s.handler_timeouts, s.handler_errors, s.tls_failures};
+                         s.oversized, s.malformed, s.handler_timeouts, s.handler_errors, s.tls_failures,
+                         s.stale_certificates};
 }
 
 void HttpServer::stop_accepting() {

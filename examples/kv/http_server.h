@@ -91,6 +91,7 @@ struct HttpServerStats {
   std::uint64_t handler_timeouts = 0;     // 503 for a handler that did not answer in time
   std::uint64_t handler_errors = 0;       // 500: the handler threw
   std::uint64_t tls_handshake_failures = 0;  // closed unanswered: not TLS, or no acceptable version or cipher
+  std::uint64_t stale_certificates = 0;  // closed before a request: its client certificate expired or was reloaded
 };
 
 class HttpServer {

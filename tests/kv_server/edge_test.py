@@ -550,6 +550,26 @@ class ClientCertificateTests(unittest.TestCase):
         status, j = self.call(self.anonymous, "GET", "/status", token="r" * 32)
         self.assertGreaterEqual(j["http_server"]["tls_handshake_failures"], 1)
 
+    def test_replacing_the_client_ca_revokes_open_connections_too(self):
+        conn = http.client.HTTPSConnection("localhost", self.port, context=self.alice, timeout=10)
+        self.assertTrue(wait_until(lambda: self.call(self.alice, "PUT", "/kv/a", '{"value":"1"}')[0] == 200))
+        conn.request("GET", "/kv/a")
+        self.assertEqual(conn.getresponse().read(), b'{"key":"a","value":"1"}\n')
+        # Another CA in its place: alice's kept-alive connection is closed at its next request, her new ones fail
+        # the handshake, and eve (the other CA's admin) is let in.
+        other_ca = os.path.join(self.work, "other", "ca.pem")
+        shutil.copy(other_ca, os.path.join(self.certs, "client-ca.new"))
+        os.replace(os.path.join(self.certs, "client-ca.new"), os.path.join(self.certs, "ca.pem"))
+        time.sleep(1.2)
+        with self.assertRaises(OSError):
+            conn.request("GET", "/kv/a")
+            conn.getresponse().read()
+        conn.close()
+        self.assertEqual(self.call(self.alice, "GET", "/kv/a")[0], 0)
+        self.assertEqual(self.call(self.eve, "GET", "/kv/a")[0], 200)
+        status, j = self.call(self.eve, "GET", "/status")
+        self.assertGreaterEqual(j["http_server"]["stale_certificates"], 1)
+
     def test_the_server_certificate_is_replaced_without_a_restart(self):
         before = self.served_certificate()
         subprocess.run([MAKE_CERTS, "--force", self.certs, "localhost"], check=True, stdout=subprocess.DEVNULL)
