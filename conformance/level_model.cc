@@ -231,7 +231,6 @@ std::optional<std::pair<std::string, WorkOp>> invalid_operation(const ModelLog& 
   return choices[random.below(choices.size())];
 }
 
-
 }  // namespace
 
 std::string probe_lock(const SuiteOptions& options, const std::string& dir) {

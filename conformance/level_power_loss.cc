@@ -24,7 +24,6 @@ struct Recorded {
   std::string error;  // an operation the adapter refused, or a failed open
 };
 
-
 void sync_path(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY);
   if (fd >= 0) {

@@ -109,13 +109,13 @@ Result<std::shared_ptr<net::ssl::context>> build_context(const HttpTlsOptions& o
     }
     SSL_CTX_set_client_CA_list(ctx->native_handle(), names);
     ctx->set_verify_mode(net::ssl::verify_peer, ec);
+    if (ec) return Status(ErrorCode::kInvalidArgument, "HTTPS verify mode: " + ec.message());
     // Sessions resumed under verify_peer need an id context (whatever it is, the same on every connection).
     static constexpr unsigned char kSessionContext[] = "raftkit-kv-https";
-    if (!ec && SSL_CTX_set_session_id_context(ctx->native_handle(), kSessionContext, sizeof kSessionContext - 1) != 1) {
+    if (SSL_CTX_set_session_id_context(ctx->native_handle(), kSessionContext, sizeof kSessionContext - 1) != 1) {
       ERR_clear_error();
       return Status(ErrorCode::kInvalidArgument, "HTTPS: cannot set the session id context");
     }
-    if (ec) return Status(ErrorCode::kInvalidArgument, "HTTPS verify mode: " + ec.message());
   }
   return ctx;
 }
@@ -183,10 +183,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
  private:
   // Between requests: wait for the first byte of the next one, at most idle_timeout.
   void wait_for_request() {
-    if (certificate_stale()) {  // closed while idle rather than after the client has sent its next request
-      ++state_->stale_certificates;
-      return close();
-    }
+    if (closed_for_stale_certificate()) return;  // closed while idle, before the client sends its next request
     if (buffer_.size() > 0) return read_request();  // pipelined: the next request is already here
     arm_read_timer(state_->options.idle_timeout);
     stream_.async_read_some(
@@ -272,12 +269,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
       ++state_->malformed;
       return finish(plain_error(http::status::bad_request, "malformed HTTP request"));
     }
-    if (certificate_stale()) {
-      // It went stale while the connection was idle: closed unanswered, as a keep-alive connection may be closed
-      // between requests (RFC 9112, 9.5); the client connects again and its certificate is verified afresh.
-      ++state_->stale_certificates;
-      return close();
-    }
+    if (closed_for_stale_certificate()) return;  // it went stale while the connection was idle
     HttpRequest req = parser_->release();
     parser_.reset();
     ++state_->requests;
@@ -322,11 +314,15 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
 
   // A client certificate counts for a connection while it is valid and the certificate files it was verified
   // against are the ones in force: once it has expired, or the files changed (a client CA replaced to revoke
-  // certificates, say), the connection's requests are no longer served on its strength.
-  bool certificate_stale() {
+  // certificates, say), the connection is closed unanswered, as a keep-alive connection may be closed between
+  // requests (RFC 9112, 9.5); the client connects again and its certificate is verified afresh.
+  bool closed_for_stale_certificate() {
     if constexpr (kTls) {
       if (!caller_.certified) return false;
-      return std::time(nullptr) >= certificate_expires_ || state_->tls->current() != context_;
+      if (std::time(nullptr) < certificate_expires_ && state_->tls->current() == context_) return false;
+      ++state_->stale_certificates;
+      close();
+      return true;
     } else {
       return false;
     }
