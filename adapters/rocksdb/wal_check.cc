@@ -66,17 +66,18 @@ Status check_rocksdb_wal(const std::string& db_dir) {
       while (end - pos >= 7) {
         unsigned type = 0;
         const std::size_t size = intact_record_at(data, pos, end, type);
-        const std::string where = path.filename().string() + " offset " + std::to_string(pos);
+        // Named only when reported: a damaged region is searched byte by byte, and may be the whole file.
+        const auto where = [&] { return path.filename().string() + " offset " + std::to_string(pos); };
         if (size == 0) {
           // Damage, zeros never written over, or preallocated space. Behind it, in this block or later ones, only
           // the rest of a single in-flight record may follow: search every offset for the start of another.
-          if (damaged.empty()) damaged = where;
+          if (damaged.empty()) damaged = where();
           ++pos;
           continue;
         }
         if (!damaged.empty() && begins_record(type)) {
           return Status(ErrorCode::kCorruption, "rocksdb WAL damaged at " + damaged + " with an intact record at " +
-                                                    where + " behind it: acknowledged writes would be dropped");
+                                                    where() + " behind it: acknowledged writes would be dropped");
         }
         pos += size;
       }

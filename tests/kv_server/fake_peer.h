@@ -56,6 +56,12 @@ class FakePeer final : public Peer {
   }
   void stop() override { role = Role::kStopped; }
 
+  // The store emptied, as a new cluster's would be.
+  void forget() {
+    std::lock_guard<std::mutex> lock(mu_);
+    machine_ = examples::kv::KvMachine();
+  }
+
  private:
   Result<std::string> refusal() const {
     if (role == Role::kStopped) return Status(ErrorCode::kUnavailable, "peer stopped: disk failed");
