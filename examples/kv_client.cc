@@ -1,10 +1,11 @@
 // kv_client: the command-line client of kv_server. Follows "not leader" answers to the leader.
 //
 //   kv_client --server HOST:PORT put KEY VALUE | get KEY | delete KEY | cas KEY EXPECTED|- NEW | leader | status
-//             | members | join NAME RAFT_HOST:PORT HTTP_HOST:PORT | remove NAME | leave
+//             | members | join NAME RAFT_HOST:PORT HTTP_HOST:PORT | remove NAME | leave | transfer-leader [NAME]
 // join adds a peer (as a learner, promoted once caught up; start it with kv_server --join to bring it up), remove
 // takes a member out, leave asks the server's own peer to leave. A change answered "dropped" (another change is
-// still committing) is retried.
+// still committing) is retried. transfer-leader hands leadership to NAME (without one, to the most up-to-date
+// voter) and prints the new leader once it leads.
 //
 // With KV_TOKEN set in the environment, sends it as a bearer token (kv_server --auth-tokens).
 //
@@ -66,7 +67,8 @@ bool request(const std::string& server, http::verb verb, const std::string& targ
 
 int usage() {
   std::fputs("usage: kv_client --server HOST:PORT put KEY VALUE | get KEY | delete KEY | cas KEY EXPECTED|- NEW | leader | status\n"
-             "                 | members | join NAME RAFT_HOST:PORT HTTP_HOST:PORT | remove NAME | leave\n",
+             "                 | members | join NAME RAFT_HOST:PORT HTTP_HOST:PORT | remove NAME | leave\n"
+             "                 | transfer-leader [NAME]\n",
              stderr);
   return 2;
 }
@@ -94,6 +96,10 @@ int main(int argc, char** argv) {
     body = json{{"expected", std::string(argv[5]) == "-" ? json(nullptr) : json(argv[5])}, {"value", argv[6]}}.dump();
   } else if (cmd == "leader" && argc == 4) {
     target = "/leader";
+  } else if (cmd == "transfer-leader" && (argc == 4 || argc == 5)) {
+    verb = http::verb::post;
+    target = "/leader";
+    if (argc == 5) body = json{{"name", argv[4]}}.dump();
   } else if (cmd == "status" && argc == 4) {
     target = "/status";
   } else if (cmd == "members" && argc == 4) {

@@ -378,6 +378,7 @@ void RaftPeer::raft_loop() {
       }
     }
     while (!stopping_ && raft_->has_ready()) handle_ready();
+    follow_transfer();
   }
   // Stopped, by stop() or by a failure: nothing more will be proposed, confirmed or committed here, so every
   // request waiting on this thread is answered now rather than when the owner gets round to stop().
@@ -699,6 +700,8 @@ void RaftPeer::fail_everything() {
   pending_writes_.clear();
   for (auto& [ctx, p] : pending_reads_) p.second.answer(stopped);
   pending_reads_.clear();
+  if (transfer_) transfer_->answer->answer(stopped);
+  transfer_.reset();
   std::deque<std::function<void()>> queued;
   {
     std::lock_guard<std::mutex> lock(mu_);

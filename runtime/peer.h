@@ -213,6 +213,15 @@ class Peer {
                                                                 std::vector<std::string> learners) = 0;
   // This peer asks the leader to remove it.
   virtual std::future<Result<std::string>> leave() = 0;
+  // Hands leadership to the voter `name` (Raft thesis 3.10), through the leader (kNotLeader names it otherwise):
+  // the leader brings its log up to date, then tells it to campaign at once, so a planned restart of the leader
+  // costs no election timeout. While a transfer runs the leader refuses new writes with kDropped (safe to retry).
+  // An empty name picks the voter whose log is the most up to date. The future holds the new leader's name once
+  // this peer has seen it lead (at once if `name` already leads); kInvalidArgument if `name` is not a voter;
+  // kDropped if another peer was elected instead or a newer transfer replaced this one; kUnavailable if `name` did
+  // not take over within an election timeout (the transfer is abandoned and the leader goes on leading), or no
+  // leader was known within three.
+  virtual std::future<Result<std::string>> transfer_leadership(std::string name = "") = 0;
   virtual std::vector<MemberInfo> members() const = 0;
   virtual bool is_leader() const = 0;
   virtual PeerStatus status() const = 0;

@@ -257,6 +257,80 @@ std::future<Result<std::string>> RaftPeer::leave() {
   return future;
 }
 
+std::future<Result<std::string>> RaftPeer::transfer_leadership(std::string name) {
+  if (stopping_) return answer_now(Status(ErrorCode::kUnavailable, "peer stopped"));
+  std::future<Result<std::string>> future;
+  auto answer = std::make_shared<PendingAnswer>(completion_for(future), &pending_);
+  post([this, answer, name = std::move(name)] {
+    if (raft_->role() != Role::kLeader) return answer->answer(not_leader_status());
+    Status refusal;
+    const NodeId target = transfer_target_for(name, refusal);
+    if (target == kNoNode) return answer->answer(refusal);
+    if (target == self_) return answer->answer(options_.name);
+    if (Status s = raft_->transfer_leadership(target); !s.is_ok()) return answer->answer(s);
+    const std::optional<MemberRecord> record = member_record(target);
+    const std::string target_name = record ? record->address.name : std::to_string(target);
+    if (transfer_) transfer_->answer->answer(Status(ErrorCode::kDropped, "replaced by a transfer to " + target_name));
+    // Past the core's own limit (an election timeout, after which it abandons the transfer), the target may have
+    // campaigned and lost, or won where this peer cannot hear it: then the outcome is not known here.
+    const auto give_up = timer_now() + 3 * options_.election_ticks * options_.tick;
+    transfer_ = PendingTransfer{target, target_name, answer, give_up};
+    follow_transfer();
+  });
+  return future;
+}
+
+NodeId RaftPeer::transfer_target_for(const std::string& name, Status& refusal) const {
+  const Configuration& now = raft_->configuration();
+  if (name.empty()) {
+    // The voter that needs the fewest entries before it can campaign.
+    NodeId best = kNoNode;
+    Index best_match = 0;
+    for (NodeId id : now.voters) {
+      const Progress* pr = raft_->progress(id);
+      if (id == self_ || pr == nullptr || (best != kNoNode && pr->match <= best_match)) continue;
+      best = id;
+      best_match = pr->match;
+    }
+    if (best == kNoNode) refusal = Status(ErrorCode::kInvalidArgument, "no other voter to hand leadership to");
+    return best;
+  }
+  std::lock_guard<std::mutex> lock(book_mu_);
+  const MemberRecord* known = find_by_name(book_, name);
+  if (known == nullptr || !now.is_voter(known->address.id)) {
+    refusal = Status(ErrorCode::kInvalidArgument, "'" + name + "' is not a voter (" + describe(now, book_) + ")");
+    return kNoNode;
+  }
+  return known->address.id;
+}
+
+void RaftPeer::follow_transfer() {
+  if (!transfer_) return;
+  const NodeId leader = raft_->leader();
+  std::optional<Result<std::string>> outcome;
+  if (leader == transfer_->target) {
+    outcome = transfer_->name;
+  } else if (raft_->role() == Role::kLeader) {
+    if (raft_->transfer_target() != transfer_->target) {
+      outcome = Status(ErrorCode::kUnavailable, "'" + transfer_->name +
+                                                    "' did not take over within an election timeout; " +
+                                                    options_.name + " goes on leading");
+    }
+  } else if (leader != kNoNode) {
+    const std::optional<MemberRecord> record = member_record(leader);
+    outcome = Status(ErrorCode::kDropped,
+                     (record ? "'" + record->address.name + "'" : "another peer") + " was elected instead of '" +
+                         transfer_->name + "'");
+  } else if (timer_now() >= transfer_->give_up) {
+    outcome = Status(ErrorCode::kUnavailable, "no leader known after the transfer to '" + transfer_->name +
+                                                  "' (outcome unknown)");
+  }
+  if (!outcome) return;
+  std::shared_ptr<PendingAnswer> answer = std::move(transfer_->answer);
+  transfer_.reset();
+  answer->answer(std::move(*outcome));
+}
+
 std::vector<MemberInfo> RaftPeer::members() const {
   std::lock_guard<std::mutex> lock(book_mu_);
   std::vector<MemberInfo> out;

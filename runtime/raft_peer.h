@@ -121,6 +121,7 @@ class RaftPeer final : public Peer {
                                                         std::vector<std::string> learners) override;
   std::future<Result<std::string>> leave() override;
   std::vector<MemberInfo> members() const override;
+  std::future<Result<std::string>> transfer_leadership(std::string name) override;
 
  private:
   // Why a new request must be answered at once instead of taken: the peer is stopping, or too many are pending.
@@ -155,6 +156,8 @@ class RaftPeer final : public Peer {
   void propose_change(const Configuration& target, ChangeDone done);
   void resolve_change(const Entry& committed);
   void maybe_promote();
+  NodeId transfer_target_for(const std::string& name, Status& refusal) const;
+  void follow_transfer();  // Raft thread: answers the transfer in progress once its outcome is known
   void refresh_membership();  // Raft thread: address book and transport follow the configuration
   Status not_leader_status() const;
   std::optional<MemberRecord> member_record(NodeId id) const;
@@ -188,6 +191,14 @@ class RaftPeer final : public Peer {
   std::map<std::uint64_t, std::pair<std::string, PendingAnswer>> pending_reads_;
   std::uint64_t next_read_ = 1;
   std::map<Index, std::pair<Term, ChangeDone>> pending_changes_;  // configuration entries proposed here
+  // The leadership transfer asked of this peer, until its outcome is known (one at a time: a newer one replaces it).
+  struct PendingTransfer {
+    NodeId target = kNoNode;
+    std::string name;
+    std::shared_ptr<PendingAnswer> answer;
+    std::chrono::steady_clock::time_point give_up;  // on timer_now()'s clock: no leader known by then
+  };
+  std::optional<PendingTransfer> transfer_;
   Configuration committed_configuration_;  // the newest committed configuration entry (or snapshot's)
   Configuration known_configuration_;      // the two as last given to the transport
   Configuration known_committed_;

@@ -158,7 +158,7 @@ KvHttpApi::~KvHttpApi() {
 bool KvHttpApi::is_admin(const HttpRequest& req) {
   std::string_view t(req.target().data(), req.target().size());
   t = t.substr(0, t.find('?'));
-  return t.rfind("/members", 0) == 0 || t == "/leave";
+  return t.rfind("/members", 0) == 0 || t == "/leave" || (t == "/leader" && req.method() == http::verb::post);
 }
 
 void KvHttpApi::handle(HttpRequest&& req, const HttpCaller& caller, HttpRespond respond) {
@@ -171,12 +171,7 @@ void KvHttpApi::handle(HttpRequest&& req, const HttpCaller& caller, HttpRespond 
   if (path == "/status") return get ? status(req, std::move(respond)) : respond(not_allowed(o, "GET"));
   if (path == "/health") return get ? health(req, std::move(respond)) : respond(not_allowed(o, "GET"));
   if (path == "/state") return get ? state(req, std::move(respond)) : respond(not_allowed(o, "GET"));
-  if (path == "/leader") {
-    if (!get) return respond(not_allowed(o, "GET"));
-    json j = {{"leader", nullptr}, {"http", nullptr}};
-    if (auto l = peer_.leader()) j = {{"leader", *l}, {"http", http_of(*l)}};
-    return respond(reply(o, http::status::ok, j));
-  }
+  if (path == "/leader") return handle_leader(req, std::move(respond));
   if (path == "/members" || path.rfind("/members/", 0) == 0 || path == "/leave") {
     return handle_members(req, std::move(respond));
   }
@@ -382,21 +377,12 @@ void KvHttpApi::handle_members(const HttpRequest& req, HttpRespond respond) {
   const Origin o{req.version(), std::string(req.target())};
   const std::string_view target(req.target().data(), req.target().size());
   const std::string_view path = target.substr(0, target.find('?'));
-  // A membership change, started and waited for on the administrative thread: one at a time, and no I/O thread
-  // ever holds (or drops) its future.
-  auto change = [this, o, respond](std::function<std::future<raftkit::Result<std::string>>()> start, json ok) {
-    const bool queued = admin([this, o, respond, start = std::move(start), ok] {
-      std::future<raftkit::Result<std::string>> f = start();
-      if (f.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
-        return respond(retry_later(error(o, http::status::service_unavailable, "timed out (outcome unknown)")));
-      }
-      raftkit::Result<std::string> r = f.get();
-      if (!r.is_ok()) return respond(failure(o, r.status()));
+  auto change = [this, o, respond](AdminStart start, json ok) {
+    run_admin(o, respond, std::move(start), [ok](const std::string& configuration) {
       json body = ok;
-      if (!r.value().empty()) body["configuration"] = r.value();
-      respond(reply(o, http::status::ok, body));
+      if (!configuration.empty()) body["configuration"] = configuration;
+      return body;
     });
-    if (!queued) respond(retry_later(error(o, http::status::too_many_requests, "too many membership requests")));
   };
   if (path == "/leave") {
     if (req.method() != http::verb::post) return respond(not_allowed(o, "POST"));
@@ -436,6 +422,41 @@ void KvHttpApi::handle_members(const HttpRequest& req, HttpRespond respond) {
   std::optional<std::string> name = decode_key(path.substr(9), 255, why);
   if (!name) return respond(error(o, http::status::bad_request, why));
   change([this, name = *name] { return peer_.remove_peer(name); }, json{{"ok", true}});
+}
+
+void KvHttpApi::handle_leader(const HttpRequest& req, HttpRespond respond) {
+  const Origin o{req.version(), std::string(req.target())};
+  if (req.method() == http::verb::get) {
+    json j = {{"leader", nullptr}, {"http", nullptr}};
+    if (auto l = peer_.leader()) j = {{"leader", *l}, {"http", http_of(*l)}};
+    return respond(reply(o, http::status::ok, j));
+  }
+  if (req.method() != http::verb::post) return respond(not_allowed(o, "GET, POST"));
+  // An empty body (or one without "name") hands leadership to the most up-to-date voter.
+  std::string name;
+  if (!req.body().empty()) {
+    std::optional<json> body = object_body(req);
+    if (!body || (body->contains("name") && !(*body)["name"].is_string())) {
+      return respond(error(o, http::status::bad_request, "expected {\"name\": string} or no body"));
+    }
+    name = body->value("name", std::string());
+    if (name.size() > 255) return respond(error(o, http::status::bad_request, "name longer than 255 bytes"));
+  }
+  run_admin(o, std::move(respond), [this, name] { return peer_.transfer_leadership(name); },
+            [this](const std::string& leader) { return json{{"ok", true}, {"leader", leader}, {"http", http_of(leader)}}; });
+}
+
+void KvHttpApi::run_admin(const Origin& o, HttpRespond respond, AdminStart start, AdminAnswer ok) {
+  const bool queued = admin([this, o, respond, start = std::move(start), ok = std::move(ok)] {
+    std::future<raftkit::Result<std::string>> f = start();
+    if (f.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+      return respond(retry_later(error(o, http::status::service_unavailable, "timed out (outcome unknown)")));
+    }
+    raftkit::Result<std::string> r = f.get();
+    if (!r.is_ok()) return respond(failure(o, r.status()));
+    respond(reply(o, http::status::ok, ok(r.value())));
+  });
+  if (!queued) respond(retry_later(error(o, http::status::too_many_requests, "too many administrative requests")));
 }
 
 bool KvHttpApi::admin(std::function<void()> wait) {

@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "examples/kv/auth.h"
 #include "examples/kv/http_server.h"
 #include "runtime/peer.h"
@@ -61,7 +63,8 @@ class KvHttpApi {
 
   void handle(HttpRequest&& req, const HttpCaller& caller, HttpRespond respond);
   void handle(HttpRequest&& req, HttpRespond respond) { handle(std::move(req), HttpCaller{}, std::move(respond)); }
-  // How long a request may take: membership changes up to 35 s, everything else the server's default.
+  // How long a request may take: membership changes and leadership transfers up to 35 s, everything else the
+  // server's default.
   static bool is_admin(const HttpRequest& req);
 
   // Extra fields for /status (the HTTP server's counters, say).
@@ -73,6 +76,12 @@ class KvHttpApi {
                                                   std::string_view path) const;
   void handle_kv(const HttpRequest& req, std::string_view path, HttpRespond respond);
   void handle_members(const HttpRequest& req, HttpRespond respond);
+  void handle_leader(const HttpRequest& req, HttpRespond respond);
+  // Starts an administrative request and waits for it on the administrative thread (one at a time, and no I/O
+  // thread ever holds or drops its future); a success is answered with the body `ok` makes of its result.
+  using AdminStart = std::function<std::future<raftkit::Result<std::string>>()>;
+  using AdminAnswer = std::function<nlohmann::json(const std::string& result)>;
+  void run_admin(const Origin& o, HttpRespond respond, AdminStart start, AdminAnswer ok);
   void status(const HttpRequest& req, HttpRespond respond);
   void health(const HttpRequest& req, HttpRespond respond);
   void state(const HttpRequest& req, HttpRespond respond);

@@ -46,6 +46,18 @@ class FakePeer final : public Peer {
     return change();
   }
   std::future<Result<std::string>> leave() override { return change(); }
+  std::future<Result<std::string>> transfer_leadership(std::string name) override {
+    std::promise<Result<std::string>> p;
+    Result<std::string> refused = refusal();
+    if (!refused.is_ok()) {
+      p.set_value(refused);
+    } else if (!name.empty() && name != "p1" && name != "p2") {
+      p.set_value(Status(ErrorCode::kInvalidArgument, "'" + name + "' is not a voter"));
+    } else {
+      p.set_value(name.empty() ? std::string("p2") : name);
+    }
+    return p.get_future();
+  }
   std::vector<MemberInfo> members() const override { return member_list; }
   bool is_leader() const override { return role == Role::kLeader; }
   PeerStatus status() const override {

@@ -145,6 +145,14 @@ TEST_CASE("kv http api: routes, validation and the status of each refusal", "[kv
   CHECK(patch.allow == "GET, PUT, DELETE");
   CHECK(call(api, http::verb::get, "/nowhere").status == http::status::not_found);
   CHECK(call(api, http::verb::get, "/health").status == http::status::ok);
+  Answer transfer = call(api, http::verb::post, "/leader", R"({"name":"p2"})");
+  CHECK(transfer.status == http::status::ok);
+  CHECK(transfer.body == nlohmann::json({{"ok", true}, {"leader", "p2"}, {"http", "127.0.0.1:8002"}}));
+  CHECK(call(api, http::verb::post, "/leader").body["leader"] == "p2");  // no body: the most up-to-date voter
+  CHECK(call(api, http::verb::post, "/leader", R"({"name":"nobody"})").status == http::status::bad_request);
+  CHECK(call(api, http::verb::post, "/leader", R"({"name":7})").status == http::status::bad_request);
+  CHECK(call(api, http::verb::post, "/leader", "[").status == http::status::bad_request);
+  CHECK(call(api, http::verb::delete_, "/leader").allow == "GET, POST");
 
   peer.role = testing::FakePeer::Role::kFollower;
   Answer redirect = call(api, http::verb::get, "/kv/a?x=1");
@@ -231,6 +239,9 @@ TEST_CASE("kv auth: 401 without a known token, 403 for a role that does not allo
         http::status::forbidden);
   CHECK(call(api, http::verb::delete_, "/members/x", "", writer).status == http::status::forbidden);
   CHECK(call(api, http::verb::post, "/leave", "", writer).status == http::status::forbidden);
+  CHECK(call(api, http::verb::post, "/leader", "", writer).status == http::status::forbidden);
+  CHECK(call(api, http::verb::get, "/leader", "", reader).status == http::status::ok);
+  CHECK(call(api, http::verb::post, "/leader", "", admin).status == http::status::ok);
   CHECK(call(api, http::verb::post, "/members", R"({"name":"x","raft":"h:1","http":"h:2"})", admin).status ==
         http::status::ok);
   CHECK(call(api, http::verb::delete_, "/kv/a", "", admin).status == http::status::ok);

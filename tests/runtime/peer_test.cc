@@ -156,6 +156,51 @@ TEST_CASE("peers: elect, replicate, read, fail over and catch up", "[runtime]") 
   for (auto& [name, p] : c.peers) p->stop();
 }
 
+TEST_CASE("peers: leadership is handed to a named voter, or to the most up-to-date one", "[runtime][transfer]") {
+  Cluster c;
+  Peer* leader = c.leader();
+  REQUIRE(leader != nullptr);
+  REQUIRE(get(leader->write("set a 1")).is_ok());
+  const std::string first = c.leader_name();
+  std::vector<std::string> followers;
+  for (auto& [name, p] : c.peers) {
+    if (name != first) followers.push_back(name);
+  }
+
+  // Asked of a follower: refused, naming the leader. Not a voter: refused. The leader itself: already done.
+  auto refused = get(c.peers[followers[0]]->transfer_leadership(first));
+  REQUIRE_FALSE(refused.is_ok());
+  CHECK(refused.status().code() == ErrorCode::kNotLeader);
+  CHECK(refused.status().message().find(first) != std::string::npos);
+  CHECK(get(leader->transfer_leadership("nobody")).status().code() == ErrorCode::kInvalidArgument);
+  CHECK(get(leader->transfer_leadership(first)).value() == first);
+
+  auto moved = get(leader->transfer_leadership(followers[0]));
+  REQUIRE(moved.is_ok());
+  CHECK(moved.value() == followers[0]);
+  Peer* now = c.peers[followers[0]].get();
+  CHECK(c.leader() == now);  // it may hear of its own election a moment after the old leader did
+  CHECK(get(now->read("get a")).value() == "1");
+  REQUIRE(get(now->write("set a 2")).is_ok());
+
+  // Without a name: another voter, chosen by how up to date its log is.
+  auto again = get(now->transfer_leadership());
+  REQUIRE(again.is_ok());
+  CHECK(again.value() != followers[0]);
+  Peer* third = c.peers[again.value()].get();
+  CHECK(get(third->read("get a")).value() == "2");
+
+  // A target that cannot take over (stopped): abandoned after an election timeout; the leader goes on leading.
+  const std::string down = again.value() == first ? followers[0] : first;
+  c.peers[down]->stop();
+  auto abandoned = get(third->transfer_leadership(down));
+  REQUIRE_FALSE(abandoned.is_ok());
+  CHECK(abandoned.status().code() == ErrorCode::kUnavailable);
+  CHECK(third->is_leader());
+  CHECK(get(third->write("set a 3")).is_ok());
+  for (auto& [name, p] : c.peers) p->stop();
+}
+
 TEST_CASE("peers: a retried write in a client session is applied once", "[runtime][session]") {
   Cluster c;
   Peer* leader = c.leader();
