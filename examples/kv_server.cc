@@ -332,6 +332,22 @@ int main(int argc, char** argv) {
   }
   auto handler = std::make_unique<kv::KvHttpApi>(*peer.value(), name, members, api_options);
   kv::HttpServer* http = server.value().get();
+  handler->metric_labels = {{"engine", engine}, {"peer", name}};
+  handler->metrics_extra = [http](PrometheusWriter& out) {
+    const kv::HttpServerStats s = http->stats();
+    auto n = [](std::uint64_t v) { return static_cast<double>(v); };
+    out.gauge("kv_http_connections_open", "HTTP connections open", n(s.connections_open));
+    out.counter("kv_http_connections_accepted_total", "HTTP connections accepted", n(s.connections_accepted));
+    out.counter("kv_http_requests_total", "HTTP requests received whole", n(s.requests));
+    out.family("kv_http_refusals_total", "counter", "HTTP connections and requests refused or closed, by reason");
+    const std::pair<const char*, std::uint64_t> refusals[] = {
+        {"over_connection_limit", s.refused_connections}, {"idle", s.idle_closed},
+        {"read_timeout", s.timed_out_reads},              {"oversized", s.oversized},
+        {"malformed", s.malformed},                       {"handler_timeout", s.handler_timeouts},
+        {"handler_error", s.handler_errors},              {"tls_handshake", s.tls_handshake_failures},
+        {"stale_certificate", s.stale_certificates}};
+    for (const auto& [reason, count] : refusals) out.sample("kv_http_refusals_total", n(count), {{"reason", reason}});
+  };
   handler->status_extra = [http](std::string& out) {
     const kv::HttpServerStats s = http->stats();
     out = "\"http_server\":{\"connections_open\":" + std::to_string(s.connections_open) +

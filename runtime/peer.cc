@@ -16,6 +16,33 @@
 namespace raftkit {
 namespace {
 
+// Counts the bytes a snapshot writes on their way to the store's stream (for the metrics).
+class CountingBuffer : public std::streambuf {
+ public:
+  explicit CountingBuffer(std::streambuf& inner) : inner_(inner) {}
+  std::uint64_t bytes() const { return bytes_; }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
+    if (traits_type::eq_int_type(inner_.sputc(traits_type::to_char_type(c)), traits_type::eof())) {
+      return traits_type::eof();
+    }
+    ++bytes_;
+    return c;
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    const std::streamsize done = inner_.sputn(s, n);
+    if (done > 0) bytes_ += static_cast<std::uint64_t>(done);
+    return done;
+  }
+  int sync() override { return inner_.pubsync(); }
+
+ private:
+  std::streambuf& inner_;
+  std::uint64_t bytes_ = 0;
+};
+
 Result<std::unique_ptr<DurableLog>> open_log(const PeerOptions& o, NodeId self) {
   auto wrap = [](auto r) -> Result<std::unique_ptr<DurableLog>> {
     if (!r.is_ok()) return r.status();
@@ -286,9 +313,11 @@ void RaftPeer::write(std::string command, std::uint64_t client_id, std::uint64_t
   post([this, answer, payload = encode_command(command, client_id, request_id)]() mutable {
     Proposal p = raft_->propose(std::move(payload));
     if (!p.status.is_ok()) {
+      proposals_refused_.fetch_add(1, std::memory_order_relaxed);
       answer->answer(p.status.code() == ErrorCode::kNotLeader ? not_leader_status() : p.status);
       return;
     }
+    proposals_.fetch_add(1, std::memory_order_relaxed);
     // An older proposal of this peer's may still wait at this index (proposed in an earlier term, its entry
     // since overwritten): it never committed.
     auto [it, inserted] = pending_writes_.try_emplace(p.index, p.term, std::move(*answer));
@@ -313,6 +342,7 @@ void RaftPeer::read(std::string query, Completion done) {
       return;
     }
     pending_reads_.emplace(ctx, std::make_pair(std::move(query), std::move(*answer)));
+    read_started_.emplace(ctx, std::chrono::steady_clock::now());
   });
 }
 
@@ -370,10 +400,11 @@ void RaftPeer::raft_loop() {
     if (now >= next_tick) {
       raft_->tick();
       next_tick += options_.tick;
+      publish_followers();
       maybe_promote();
       if (sender_ && sender_->active()) {
         std::vector<Message> out;
-        for (const SnapshotOutcome& o : sender_->on_timer(now, out)) raft_->report_snapshot(o.follower, o.delivered);
+        for (const SnapshotOutcome& o : sender_->on_timer(now, out)) snapshot_outcome(o);
         transport_->send(std::move(out));
       }
     }
@@ -433,7 +464,7 @@ void RaftPeer::on_message(const Message& m) {
     std::vector<Message> out;
     std::optional<SnapshotOutcome> o = sender_->on_ack(m, now, out);
     transport_->send(std::move(out));
-    if (o) raft_->report_snapshot(o->follower, o->delivered);
+    if (o) snapshot_outcome(*o);
     return;
   }
   (void)raft_->step(m);
@@ -470,7 +501,10 @@ void RaftPeer::handle_ready() {
   w.entries = std::move(rd.entries);  // lent to the write, not copied: advance() needs them back
   w.hard_state = rd.hard_state;
   if (!w.empty()) {
+    const auto started = std::chrono::steady_clock::now();
     if (Status s = log_->write(w); !s.is_ok()) return fail("durable log failed: " + s.to_string());
+    durable_write_seconds_.observe(std::chrono::steady_clock::now() - started);
+    if (!w.entries.empty()) append_batch_entries_.observe(static_cast<double>(w.entries.size()));
   }
   rd.entries = std::move(w.entries);
   // Votes and acknowledgements assert what is now durable.
@@ -494,6 +528,10 @@ void RaftPeer::handle_ready() {
     items.push_back(std::move(item));
   }
   for (const ReadState& rs : rd.read_states) {
+    if (auto started = read_started_.find(rs.context); started != read_started_.end()) {
+      read_index_seconds_.observe(std::chrono::steady_clock::now() - started->second);
+      read_started_.erase(started);
+    }
     auto it = pending_reads_.find(rs.context);
     if (it == pending_reads_.end()) continue;
     ApplyItem item;
@@ -505,6 +543,7 @@ void RaftPeer::handle_ready() {
     items.push_back(std::move(item));
   }
   for (std::uint64_t ctx : rd.dropped_reads) {
+    read_started_.erase(ctx);
     auto it = pending_reads_.find(ctx);
     if (it == pending_reads_.end()) continue;
     it->second.second.answer(Status(ErrorCode::kNotLeader, "leadership lost before the read was confirmed"));
@@ -515,6 +554,7 @@ void RaftPeer::handle_ready() {
   leader_ = rd.leader;
   term_ = rd.term;
   commit_ = rd.commit;
+  count_ready(rd);
   if (!items.empty()) {
     {
       std::lock_guard<std::mutex> lock(apply_mu_);
@@ -523,7 +563,77 @@ void RaftPeer::handle_ready() {
     apply_cv_.notify_one();
   }
   raft_->advance(rd);
-  for (const SnapshotOutcome& o : unsendable) raft_->report_snapshot(o.follower, false);
+  last_index_ = raft_->log().last_index();
+  for (const SnapshotOutcome& o : unsendable) snapshot_outcome(o);
+}
+
+void RaftPeer::snapshot_outcome(const SnapshotOutcome& o) {
+  (o.delivered ? snapshots_sent_ : snapshots_send_failed_).fetch_add(1, std::memory_order_relaxed);
+  raft_->report_snapshot(o.follower, o.delivered);
+}
+
+void RaftPeer::count_ready(const Ready& rd) {
+  const bool campaigning = rd.role == Role::kPreCandidate || rd.role == Role::kCandidate;
+  // A campaign starts with a pre-vote round (or, without pre-vote or for a transfer, straight as a candidate);
+  // a candidate whose election timed out starts another at a higher term.
+  if (campaigning && (rd.role != last_role_ || rd.term != last_term_) &&
+      !(last_role_ == Role::kPreCandidate && rd.role == Role::kCandidate)) {
+    elections_.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (rd.leader != kNoNode && rd.leader != last_leader_) {
+    if (last_leader_ != kNoNode) leader_changes_.fetch_add(1, std::memory_order_relaxed);
+    last_leader_ = rd.leader;
+  }
+  last_role_ = rd.role;
+  last_term_ = rd.term;
+}
+
+void RaftPeer::publish_followers() {
+  std::vector<FollowerMetrics> view;
+  if (raft_->role() == Role::kLeader) {
+    const Index last = raft_->log().last_index();
+    for (NodeId id : raft_->configuration().members()) {
+      const Progress* pr = raft_->progress(id);
+      if (id == self_ || pr == nullptr) continue;
+      const std::optional<MemberRecord> record = member_record(id);
+      view.push_back(FollowerMetrics{record ? record->address.name : std::to_string(id), pr->match,
+                                     last > pr->match ? last - pr->match : 0});
+    }
+  }
+  std::lock_guard<std::mutex> lock(followers_mu_);
+  followers_view_ = std::move(view);
+}
+
+PeerMetrics RaftPeer::metrics() const {
+  PeerMetrics m;
+  m.leader = is_leader();
+  m.term = term_.load();
+  m.commit_index = commit_.load();
+  m.applied_index = applied_.load();
+  m.last_index = last_index_.load();
+  m.snapshot_index = snapshot_index_.load();
+  m.pending_requests = pending_.load();
+  {
+    std::lock_guard<std::mutex> lock(followers_mu_);
+    if (m.leader) m.followers = followers_view_;
+  }
+  m.proposals = proposals_.load(std::memory_order_relaxed);
+  m.proposals_refused = proposals_refused_.load(std::memory_order_relaxed);
+  m.elections = elections_.load(std::memory_order_relaxed);
+  m.leader_changes = leader_changes_.load(std::memory_order_relaxed);
+  m.entries_applied = entries_applied_.load(std::memory_order_relaxed);
+  m.snapshots_taken = snapshots_taken_.load(std::memory_order_relaxed);
+  m.snapshot_bytes_taken = snapshot_bytes_taken_.load(std::memory_order_relaxed);
+  m.snapshots_installed = installs_.load();
+  m.snapshots_sent = snapshots_sent_.load(std::memory_order_relaxed);
+  m.snapshots_send_failed = snapshots_send_failed_.load(std::memory_order_relaxed);
+  m.inbound_dropped = inbound_dropped_.load();
+  if (transport_) m.transport = transport_->stats();
+  m.durable_write_seconds = durable_write_seconds_.snapshot();
+  m.append_batch_entries = append_batch_entries_.snapshot();
+  m.read_index_seconds = read_index_seconds_.snapshot();
+  m.snapshot_take_seconds = snapshot_take_seconds_.snapshot();
+  return m;
 }
 
 void RaftPeer::install_snapshot(const SnapshotMeta& meta, std::vector<ApplyItem>& items) {
@@ -620,6 +730,7 @@ void RaftPeer::apply_entry(ApplyItem& item) {
   applied_term_ = e.term;
   bytes_since_snapshot_ += entry_size(e);
   applied_ = applied_index_;
+  entries_applied_.fetch_add(1, std::memory_order_relaxed);
   if (item.promise) item.promise->answer(std::move(result));
 }
 
@@ -660,14 +771,24 @@ void RaftPeer::maybe_start_snapshot() {
 }
 
 void RaftPeer::write_snapshot(const SnapshotMeta& meta, StateMachineSnapshot& view, const std::string& sessions) {
+  const auto started = std::chrono::steady_clock::now();
   auto writer = store_->create(meta);
   Status s = writer.status();
+  std::uint64_t bytes = 0;
   if (s.is_ok()) {
-    std::ostream& out = writer.value()->stream();
+    CountingBuffer counted(*writer.value()->stream().rdbuf());
+    std::ostream out(&counted);
     out.write(sessions.data(), static_cast<std::streamsize>(sessions.size()));
     s = view.write(out);
-    if (s.is_ok() && !out) s = Status(ErrorCode::kIo, "snapshot stream failed");
+    out.flush();
+    if (s.is_ok() && (!out || !writer.value()->stream())) s = Status(ErrorCode::kIo, "snapshot stream failed");
+    bytes = counted.bytes();
     if (s.is_ok()) s = writer.value()->commit();
+  }
+  if (s.is_ok()) {
+    snapshot_take_seconds_.observe(std::chrono::steady_clock::now() - started);
+    snapshots_taken_.fetch_add(1, std::memory_order_relaxed);
+    snapshot_bytes_taken_.fetch_add(bytes, std::memory_order_relaxed);
   }
   if (!s.is_ok()) {
     std::fprintf(stderr, "raftkit peer %s: snapshot at %llu failed: %s; the log stays uncompacted\n",
@@ -700,6 +821,7 @@ void RaftPeer::fail_everything() {
   pending_writes_.clear();
   for (auto& [ctx, p] : pending_reads_) p.second.answer(stopped);
   pending_reads_.clear();
+  read_started_.clear();
   if (transfer_) transfer_->answer->answer(stopped);
   transfer_.reset();
   std::deque<std::function<void()>> queued;

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "consensus/status.h"
+#include "runtime/metrics.h"
 #include "transport/transport.h"
 
 namespace raftkit {
@@ -225,6 +226,9 @@ class Peer {
   virtual std::vector<MemberInfo> members() const = 0;
   virtual bool is_leader() const = 0;
   virtual PeerStatus status() const = 0;
+  // Counters, gauges and histograms for monitoring (runtime/metrics.h; runtime/prometheus.h writes them for
+  // Prometheus). Cheap: taking it never waits for the peer's threads.
+  virtual PeerMetrics metrics() const = 0;
   // Stops the peer: pending requests are answered kUnavailable; the log stays on disk for a restart.
   virtual void stop() = 0;
 };

@@ -20,6 +20,7 @@
 #include "adapters/snapshot/snapshot_store.h"
 #include "consensus/raft.h"
 #include "runtime/membership.h"
+#include "runtime/metrics.h"
 #include "runtime/peer.h"
 #include "runtime/sessions.h"
 #include "runtime/snapshot_transfer.h"
@@ -122,6 +123,7 @@ class RaftPeer final : public Peer {
   std::future<Result<std::string>> leave() override;
   std::vector<MemberInfo> members() const override;
   std::future<Result<std::string>> transfer_leadership(std::string name) override;
+  PeerMetrics metrics() const override;
 
  private:
   // Why a new request must be answered at once instead of taken: the peer is stopping, or too many are pending.
@@ -146,6 +148,10 @@ class RaftPeer final : public Peer {
   void write_snapshot(const SnapshotMeta& meta, StateMachineSnapshot& view, const std::string& sessions);
   void snapshot_written(const SnapshotMeta& meta);
   void fail_everything();
+  // Metrics (Raft thread): the leader's view of its followers, refreshed every tick; what a Ready changed.
+  void publish_followers();
+  void count_ready(const Ready& rd);
+  void snapshot_outcome(const SnapshotOutcome& o);
 
   // Membership (peer_membership.cc).
   using ChangeDone = std::function<void(Result<std::string>)>;
@@ -225,6 +231,22 @@ class RaftPeer final : public Peer {
   std::atomic<bool> snapshot_running_{false};
   bool snapshot_finished_ = false;  // under apply_mu_
   std::thread snapshot_thread_;
+
+  // Metrics: counters and histograms, each updated by one thread (see runtime/metrics.h).
+  std::atomic<std::uint64_t> proposals_{0}, proposals_refused_{0}, elections_{0}, leader_changes_{0};
+  std::atomic<std::uint64_t> entries_applied_{0}, snapshots_taken_{0}, snapshot_bytes_taken_{0};
+  std::atomic<std::uint64_t> snapshots_sent_{0}, snapshots_send_failed_{0}, last_index_{0};
+  Histogram durable_write_seconds_{Histogram::latency_bounds()};
+  Histogram append_batch_entries_{Histogram::size_bounds(12)};
+  Histogram read_index_seconds_{Histogram::latency_bounds()};
+  Histogram snapshot_take_seconds_{Histogram::latency_bounds()};
+  mutable std::mutex followers_mu_;
+  std::vector<FollowerMetrics> followers_view_;  // under followers_mu_
+  // Raft thread only.
+  Role last_role_ = Role::kFollower;
+  Term last_term_ = 0;
+  NodeId last_leader_ = kNoNode;  // the last leader known (never none)
+  std::map<std::uint64_t, std::chrono::steady_clock::time_point> read_started_;  // by read context
 
   std::atomic<NodeId> leader_{kNoNode};
   std::atomic<std::uint64_t> term_{0}, commit_{0}, applied_{0};

@@ -170,6 +170,7 @@ void KvHttpApi::handle(HttpRequest&& req, const HttpCaller& caller, HttpRespond 
   if (path.rfind("/kv/", 0) == 0 || path.rfind("/cas/", 0) == 0) return handle_kv(req, path, std::move(respond));
   if (path == "/status") return get ? status(req, std::move(respond)) : respond(not_allowed(o, "GET"));
   if (path == "/health") return get ? health(req, std::move(respond)) : respond(not_allowed(o, "GET"));
+  if (path == "/metrics") return get ? metrics(req, std::move(respond)) : respond(not_allowed(o, "GET"));
   if (path == "/state") return get ? state(req, std::move(respond)) : respond(not_allowed(o, "GET"));
   if (path == "/leader") return handle_leader(req, std::move(respond));
   if (path == "/members" || path.rfind("/members/", 0) == 0 || path == "/leave") {
@@ -371,6 +372,15 @@ void KvHttpApi::state(const HttpRequest& req, HttpRespond respond) {
     j["applied"] = peer_.status().applied;
     respond(reply(o, http::status::ok, j));
   });
+}
+
+void KvHttpApi::metrics(const HttpRequest& req, HttpRespond respond) {
+  PrometheusWriter extra(metric_labels);
+  if (metrics_extra) metrics_extra(extra);
+  HttpResponse res{http::status::ok, req.version()};
+  res.set(http::field::content_type, kPrometheusContentType);
+  res.body() = prometheus_text(peer_.metrics(), metric_labels) + extra.text();
+  respond(std::move(res));
 }
 
 void KvHttpApi::handle_members(const HttpRequest& req, HttpRespond respond) {

@@ -20,6 +20,7 @@
 #include "examples/kv/auth.h"
 #include "examples/kv/http_server.h"
 #include "runtime/peer.h"
+#include "runtime/prometheus.h"
 
 namespace raftkit::examples::kv {
 
@@ -69,6 +70,9 @@ class KvHttpApi {
 
   // Extra fields for /status (the HTTP server's counters, say).
   std::function<void(std::string& json_fields)> status_extra;
+  // Extra families for /metrics, and labels for every sample there (engine="rocksdb", say).
+  std::function<void(PrometheusWriter& out)> metrics_extra;
+  MetricLabels metric_labels;
 
  private:
   // With authentication: the refusal (401 or 403) for a request its certificate or token does not allow, or nothing.
@@ -84,6 +88,7 @@ class KvHttpApi {
   void run_admin(const Origin& o, HttpRespond respond, AdminStart start, AdminAnswer ok);
   void status(const HttpRequest& req, HttpRespond respond);
   void health(const HttpRequest& req, HttpRespond respond);
+  void metrics(const HttpRequest& req, HttpRespond respond);
   void state(const HttpRequest& req, HttpRespond respond);
   // Answers a peer refusal: 421 (with Location) for another leader, 429 when overloaded, 503 otherwise.
   HttpResponse failure(const Origin& o, const Status& s) const;

@@ -66,6 +66,11 @@ class FakePeer final : public Peer {
     if (s.stopped) s.stop_reason = "disk failed";
     return s;
   }
+  PeerMetrics metrics() const override {
+    PeerMetrics m;
+    m.leader = role == Role::kLeader;
+    return m;
+  }
   void stop() override { role = Role::kStopped; }
 
   // The store emptied, as a new cluster's would be.

@@ -15,6 +15,7 @@
 #include "examples/kv/kv_commands.h"
 #include "examples/kv/kv_http_api.h"
 #include "tests/kv_server/fake_peer.h"
+#include "tests/support/prometheus_parser.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
@@ -145,6 +146,24 @@ TEST_CASE("kv http api: routes, validation and the status of each refusal", "[kv
   CHECK(patch.allow == "GET, PUT, DELETE");
   CHECK(call(api, http::verb::get, "/nowhere").status == http::status::not_found);
   CHECK(call(api, http::verb::get, "/health").status == http::status::ok);
+  {
+    api.metric_labels = {{"engine", "memory"}};
+    api.metrics_extra = [](PrometheusWriter& out) { out.counter("kv_http_requests_total", "requests", 3); };
+    HttpRequest req{http::verb::get, "/metrics", 11};
+    std::string body, type;
+    api.handle(std::move(req), [&](HttpResponse res) {
+      body = res.body();
+      type = std::string(res[http::field::content_type]);
+    });
+    CHECK(type == "text/plain; version=0.0.4; charset=utf-8");
+    std::string why;
+    const std::optional<testing::PrometheusText> page = testing::PrometheusText::parse(body, why);
+    INFO(why << "\n" << body);
+    REQUIRE(page);
+    CHECK(page->value("raftkit_is_leader", {{"engine", "memory"}}) == 1);
+    CHECK(page->value("kv_http_requests_total", {{"engine", "memory"}}) == 3);
+    CHECK(call(api, http::verb::post, "/metrics").status == http::status::method_not_allowed);
+  }
   Answer transfer = call(api, http::verb::post, "/leader", R"({"name":"p2"})");
   CHECK(transfer.status == http::status::ok);
   CHECK(transfer.body == nlohmann::json({{"ok", true}, {"leader", "p2"}, {"http", "127.0.0.1:8002"}}));

@@ -13,7 +13,9 @@
 #include <thread>
 
 #include "runtime/peer.h"
+#include "runtime/prometheus.h"
 #include "tests/support/ports.h"
+#include "tests/support/prometheus_parser.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
@@ -471,6 +473,11 @@ TEST_CASE("peers: a wiped follower catches up by a snapshot streamed over the tr
   REQUIRE(wait_for([&] { return fresh.status().applied >= target; }));
   CHECK(fresh.status().snapshots_installed >= 1);
   CHECK(fresh.status().log_first_index > 50);
+  CHECK(fresh.metrics().snapshots_installed >= 1);
+  CHECK(leader->metrics().snapshots_sent >= 1);
+  CHECK(leader->metrics().snapshots_taken >= 1);
+  CHECK(leader->metrics().snapshot_bytes_taken > 0);
+  CHECK(leader->metrics().snapshot_take_seconds.count == leader->metrics().snapshots_taken);
 
   // Prove the installed state is right: with the other follower stopped, a write commits only with the wiped
   // peer's acknowledgement; then with the old leader gone the wiped peer, holding that write, must lead and
@@ -486,6 +493,65 @@ TEST_CASE("peers: a wiped follower catches up by a snapshot streamed over the tr
   CHECK(c.leader_name() == wiped);
   CHECK(get(next->read("get final")).value() == "yes");
   for (int i = 0; i < 400; i += 19) CHECK(get(next->read("get k" + std::to_string(i))).value() == value);
+  for (auto& [name, p] : c.peers) p->stop();
+}
+
+TEST_CASE("peers: metrics move with the work done, and read as Prometheus text", "[runtime][metrics]") {
+  Cluster c;
+  Peer* leader = c.leader();
+  REQUIRE(leader != nullptr);
+  const std::string first = c.leader_name();
+  const PeerMetrics before = leader->metrics();
+  CHECK(before.leader);
+  std::uint64_t elections = 0;
+  for (auto& [name, p] : c.peers) elections += p->metrics().elections;
+  CHECK(elections >= 1);  // somebody campaigned to get this leader
+
+  for (int i = 0; i < 50; ++i) REQUIRE(get(leader->write("set k" + std::to_string(i) + " v")).is_ok());
+  for (int i = 0; i < 5; ++i) REQUIRE(get(leader->read("get k1")).is_ok());
+  const PeerMetrics after = leader->metrics();
+  CHECK(after.proposals == before.proposals + 50);
+  CHECK(after.commit_index >= before.commit_index + 50);
+  CHECK(after.last_index >= after.commit_index);
+  CHECK(after.durable_write_seconds.count > before.durable_write_seconds.count);
+  CHECK(after.append_batch_entries.count > before.append_batch_entries.count);
+  CHECK(after.append_batch_entries.sum >= before.append_batch_entries.sum + 50);
+  CHECK(after.read_index_seconds.count == before.read_index_seconds.count + 5);
+  CHECK(wait_for([&] { return leader->metrics().entries_applied >= before.entries_applied + 50; }));
+  // The followers, as the leader sees them: caught up within a tick or two.
+  REQUIRE(wait_for([&] {
+    const PeerMetrics m = leader->metrics();
+    return m.followers.size() == 2 && m.followers[0].lag_entries == 0 && m.followers[1].lag_entries == 0;
+  }));
+  for (const FollowerMetrics& f : leader->metrics().followers) CHECK(f.name != first);
+  for (auto& [name, p] : c.peers) {
+    if (name != first) CHECK(p->metrics().followers.empty());
+  }
+
+  // A transfer: every peer sees the leader change; the new leader campaigned for it.
+  std::map<std::string, std::uint64_t> changes;
+  for (auto& [name, p] : c.peers) changes[name] = p->metrics().leader_changes;
+  std::string next;
+  for (auto& [name, p] : c.peers) {
+    if (name != first) next = name;
+  }
+  const std::uint64_t next_elections = c.peers[next]->metrics().elections;
+  REQUIRE(get(leader->transfer_leadership(next)).is_ok());
+  CHECK(c.peers[next]->metrics().elections == next_elections + 1);
+  for (auto& [name, p] : c.peers) {
+    INFO(name);
+    CHECK(wait_for([&] { return p->metrics().leader_changes == changes[name] + 1; }));
+  }
+
+  // The same as Prometheus text, read strictly.
+  const std::string text = prometheus_text(c.peers[next]->metrics(), {{"peer", next}});
+  std::string error;
+  const std::optional<raftkit::testing::PrometheusText> page = raftkit::testing::PrometheusText::parse(text, error);
+  INFO(error);
+  REQUIRE(page);
+  CHECK(page->value("raftkit_is_leader", {{"peer", next}}) == 1);
+  CHECK(page->value("raftkit_commit_index", {{"peer", next}}) >= 52);
+  CHECK(page->value("raftkit_transport_messages_received_total", {{"peer", next}}) > 0);
   for (auto& [name, p] : c.peers) p->stop();
 }
 
