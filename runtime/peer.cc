@@ -263,6 +263,7 @@ Status RaftPeer::boot() {
   t.tls = options_.peer_tls;
   t.on_join = [this](const JoinRequest& request) { return answer_join(request); };
   t.admit_unknown = [this](const PeerAddress& peer) { return admit_unknown_peer(peer); };
+  t.log = [log = logger_.named(options_.name + " transport")](const std::string& line) { log.warning(line); };
   auto transport = Transport::start(t, [this](Message m) {
     std::size_t bytes = 256 + m.data.size();
     for (const Entry& e : m.entries) bytes += entry_size(e);
@@ -419,7 +420,7 @@ void RaftPeer::raft_loop() {
 void RaftPeer::fail(const std::string& what) {
   // Durability or the state machine can no longer be trusted: stop rather than acknowledge anything more, and stop
   // claiming leadership at once (status() and leader() must not send clients to a peer that answers nothing).
-  std::fprintf(stderr, "raftkit peer %s: %s; stopping\n", options_.name.c_str(), what.c_str());
+  logger_.error(what + "; stopping");
   {
     std::lock_guard<std::mutex> lock(stop_mu_);
     if (stop_reason_.empty()) stop_reason_ = what;
@@ -511,7 +512,10 @@ void RaftPeer::handle_ready() {
   transport_->send(rd.messages_after_persist);
   for (Entry& e : rd.committed) {
     if (e.kind == EntryKind::kConfiguration) {
-      if (Result<Configuration> c = decode_configuration(e.payload); c.is_ok()) committed_configuration_ = c.value();
+      if (Result<Configuration> c = decode_configuration(e.payload); c.is_ok()) {
+        committed_configuration_ = c.value();
+        if (e.index > 1) logger_.info("configuration committed at " + std::to_string(e.index) + ": " + describe_configuration(c.value()));
+      }
       resolve_change(e);
     }
     ApplyItem item;
@@ -569,6 +573,13 @@ void RaftPeer::handle_ready() {
 
 void RaftPeer::snapshot_outcome(const SnapshotOutcome& o) {
   (o.delivered ? snapshots_sent_ : snapshots_send_failed_).fetch_add(1, std::memory_order_relaxed);
+  const std::optional<MemberRecord> to = member_record(o.follower);
+  const std::string name = to ? to->address.name : std::to_string(o.follower);
+  if (o.delivered) {
+    logger_.info("snapshot delivered to " + name);
+  } else {
+    logger_.warning("snapshot to " + name + " failed; Raft tries again later");
+  }
   raft_->report_snapshot(o.follower, o.delivered);
 }
 
@@ -576,13 +587,23 @@ void RaftPeer::count_ready(const Ready& rd) {
   const bool campaigning = rd.role == Role::kPreCandidate || rd.role == Role::kCandidate;
   // A campaign starts with a pre-vote round (or, without pre-vote or for a transfer, straight as a candidate);
   // a candidate whose election timed out starts another at a higher term.
-  if (campaigning && (rd.role != last_role_ || rd.term != last_term_) &&
-      !(last_role_ == Role::kPreCandidate && rd.role == Role::kCandidate)) {
-    elections_.fetch_add(1, std::memory_order_relaxed);
+  if (campaigning && (rd.role != last_role_ || rd.term != last_term_)) {
+    if (!(last_role_ == Role::kPreCandidate && rd.role == Role::kCandidate)) {
+      elections_.fetch_add(1, std::memory_order_relaxed);
+    }
+    logger_.info(std::string(rd.role == Role::kPreCandidate ? "no word from a leader: asking for pre-votes" : "campaigning") +
+              " at term " + std::to_string(rd.role == Role::kPreCandidate ? rd.term + 1 : rd.term));
   }
   if (rd.leader != kNoNode && rd.leader != last_leader_) {
     if (last_leader_ != kNoNode) leader_changes_.fetch_add(1, std::memory_order_relaxed);
     last_leader_ = rd.leader;
+    if (rd.leader == self_) {
+      logger_.info("leading at term " + std::to_string(rd.term));
+    } else {
+      const std::optional<MemberRecord> leader = member_record(rd.leader);
+      logger_.info("following " + (leader ? leader->address.name : std::to_string(rd.leader)) + " at term " +
+                std::to_string(rd.term));
+    }
   }
   last_role_ = rd.role;
   last_term_ = rd.term;
@@ -656,6 +677,8 @@ void RaftPeer::install_snapshot(const SnapshotMeta& meta, std::vector<ApplyItem>
   snapshot_index_ = meta.last_index;
   first_index_ = meta.last_index + 1;
   ++installs_;
+  logger_.info("installed the leader's snapshot at " + std::to_string(meta.last_index) + " (term " +
+            std::to_string(meta.last_term) + ")");
 }
 
 void RaftPeer::apply_loop() {
@@ -786,13 +809,16 @@ void RaftPeer::write_snapshot(const SnapshotMeta& meta, StateMachineSnapshot& vi
     if (s.is_ok()) s = writer.value()->commit();
   }
   if (s.is_ok()) {
-    snapshot_take_seconds_.observe(std::chrono::steady_clock::now() - started);
+    const auto took = std::chrono::steady_clock::now() - started;
+    snapshot_take_seconds_.observe(took);
     snapshots_taken_.fetch_add(1, std::memory_order_relaxed);
     snapshot_bytes_taken_.fetch_add(bytes, std::memory_order_relaxed);
+    logger_.info("snapshot taken at " + std::to_string(meta.last_index) + " (" + std::to_string(bytes) + " bytes in " +
+              std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()) + " ms)");
   }
   if (!s.is_ok()) {
-    std::fprintf(stderr, "raftkit peer %s: snapshot at %llu failed: %s; the log stays uncompacted\n",
-                 options_.name.c_str(), static_cast<unsigned long long>(meta.last_index), s.to_string().c_str());
+    logger_.warning("snapshot at " + std::to_string(meta.last_index) + " failed: " + s.to_string() +
+                 "; the log stays uncompacted");
     return;
   }
   post([this, meta] { snapshot_written(meta); });
@@ -802,8 +828,7 @@ void RaftPeer::snapshot_written(const SnapshotMeta& meta) {
   // The snapshot is durable: only now may the log drop what it holds.
   Result<std::optional<SnapshotMeta>> compaction = raft_->snapshot_taken(meta, options_.trailing_entries);
   if (!compaction.is_ok()) {
-    std::fprintf(stderr, "raftkit peer %s: snapshot refused by the core: %s\n", options_.name.c_str(),
-                 compaction.status().to_string().c_str());
+    logger_.warning("snapshot refused by the core: " + compaction.status().to_string());
     return;
   }
   if (compaction.value()) {

@@ -27,6 +27,7 @@
 #include "consensus/status.h"
 #include "runtime/metrics.h"
 #include "transport/transport.h"
+#include "util/logger.h"
 
 namespace raftkit {
 
@@ -133,6 +134,12 @@ struct PeerOptions {
   std::size_t snapshot_window_chunks = 8;
   std::chrono::milliseconds snapshot_resend_after{1000};
   std::chrono::milliseconds snapshot_give_up_after{30000};
+  // Logging (util/logger.h): every line names this peer. At kInfo: campaigns, leadership gained, lost and handed
+  // over, committed configuration changes, snapshots taken, sent and installed; at kWarning: refused peer
+  // connections (once per source a minute) and failed snapshots; at kError: why the peer stopped by itself.
+  // No sink: standard error.
+  LogLevel log_level = LogLevel::kInfo;
+  LogSink log_sink;
 };
 
 // A member of the current configuration, as members() reports it.

@@ -40,6 +40,8 @@ bool split_host_port(const std::string& spec, std::string& host, std::uint16_t& 
 
 }  // namespace
 
+std::string describe_configuration(const Configuration& c) { return describe(c, members_of(c)); }
+
 // ---------------------------------------------------------------------------------------------------------------
 // Joining: the new peer's side
 
@@ -275,6 +277,7 @@ std::future<Result<std::string>> RaftPeer::transfer_leadership(std::string name)
     // campaigned and lost, or won where this peer cannot hear it: then the outcome is not known here.
     const auto give_up = timer_now() + 3 * options_.election_ticks * options_.tick;
     transfer_ = PendingTransfer{target, target_name, answer, give_up};
+    logger_.info("handing leadership to " + target_name);
     follow_transfer();
   });
   return future;
@@ -326,6 +329,11 @@ void RaftPeer::follow_transfer() {
                                                   "' (outcome unknown)");
   }
   if (!outcome) return;
+  if (outcome->is_ok()) {
+    logger_.info("leadership handed to " + transfer_->name);
+  } else {
+    logger_.warning("leadership not handed over: " + outcome->status().message());
+  }
   std::shared_ptr<PendingAnswer> answer = std::move(transfer_->answer);
   transfer_.reset();
   answer->answer(std::move(*outcome));

@@ -28,6 +28,9 @@
 namespace raftkit::internal {
 
 
+// "voters={a,b,c} learners={d}", by name (from the configuration's own metadata).
+std::string describe_configuration(const Configuration& c);
+
 // An accepted request's completion, holding one of the peer's pending-request slots until it is answered. Answered
 // exactly once: by answer(), or, if it is destroyed unanswered (the peer stopped with the request queued or in
 // flight), with kUnavailable — so no caller waits for an answer that never comes.
@@ -168,6 +171,7 @@ class RaftPeer final : public Peer {
   Status not_leader_status() const;
   std::optional<MemberRecord> member_record(NodeId id) const;
   PeerOptions options_;
+  Logger logger_{options_.name, options_.log_level, options_.log_sink};
   std::unique_ptr<StateMachine> machine_;
   NodeId self_ = kNoNode;
   std::unique_ptr<DurableLog> log_;

@@ -751,7 +751,7 @@ class RollingRestartTests(unittest.TestCase):
                 with open(server.log.name, "rb") as f:
                     log = f.read().decode(errors="replace")
                 if was_leader:
-                    self.assertIn("kv_server %s: leadership handed to" % name, log)
+                    self.assertIn("%s: leadership handed to" % name, log)
                     handovers += 1
                 server.start()
                 port = cluster.http[name]

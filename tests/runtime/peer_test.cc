@@ -555,4 +555,63 @@ TEST_CASE("peers: metrics move with the work done, and read as Prometheus text",
   for (auto& [name, p] : c.peers) p->stop();
 }
 
+TEST_CASE("peers: the log says who campaigns, leads, follows and hands over, naming the peer", "[runtime][log]") {
+  struct Lines {
+    std::mutex mu;
+    std::vector<std::pair<LogLevel, std::string>> lines;
+    bool any(const std::string& text) {
+      std::lock_guard<std::mutex> lock(mu);
+      for (const auto& [level, line] : lines) {
+        if (line.find(text) != std::string::npos) return true;
+      }
+      return false;
+    }
+  };
+  auto lines = std::make_shared<Lines>();
+  Cluster c(10000, [lines](PeerOptions& o) {
+    o.log_sink = [lines](LogLevel level, const std::string& line) {
+      std::lock_guard<std::mutex> lock(lines->mu);
+      lines->lines.emplace_back(level, line);
+    };
+  });
+  Peer* leader = c.leader();
+  REQUIRE(leader != nullptr);
+  const std::string first = c.leader_name();
+  CHECK(wait_for([&] { return lines->any(first + ": leading at term"); }));
+  CHECK((lines->any(": campaigning at term") || lines->any(": no word from a leader: asking for pre-votes at term")));
+  for (auto& [name, p] : c.peers) {
+    INFO(name);
+    if (name != first) CHECK(wait_for([&, n = name] { return lines->any(n + ": following " + first + " at term"); }));
+  }
+  std::string next;
+  for (auto& [name, p] : c.peers) {
+    if (name != first) next = name;
+  }
+  REQUIRE(get(leader->transfer_leadership(next)).is_ok());
+  CHECK(lines->any(first + ": handing leadership to " + next));
+  CHECK(lines->any(first + ": leadership handed to " + next));
+  {
+    std::lock_guard<std::mutex> lock(lines->mu);
+    for (const auto& [level, line] : lines->lines) {
+      INFO(line);
+      CHECK((line.rfind("peer1", 0) == 0 || line.rfind("peer2", 0) == 0 || line.rfind("peer3", 0) == 0));
+    }
+  }
+  for (auto& [name, p] : c.peers) p->stop();
+
+  // At kWarning, none of that is said.
+  auto quiet = std::make_shared<Lines>();
+  Cluster q(10000, [quiet](PeerOptions& o) {
+    o.log_level = LogLevel::kWarning;
+    o.log_sink = [quiet](LogLevel level, const std::string& line) {
+      std::lock_guard<std::mutex> lock(quiet->mu);
+      quiet->lines.emplace_back(level, line);
+    };
+  });
+  REQUIRE(q.leader() != nullptr);
+  std::lock_guard<std::mutex> lock(quiet->mu);
+  for (const auto& [level, line] : quiet->lines) CHECK(level >= LogLevel::kWarning);
+  for (auto& [name, p] : q.peers) p->stop();
+}
+
 }  // namespace
