@@ -240,6 +240,7 @@ void Raft::tick() {
   if (role_ != Role::kLeader) {
     if (promotable() && election_elapsed_ >= randomized_election_timeout_) {
       election_elapsed_ = 0;
+      ++campaigns_started_;
       campaign(config_.pre_vote ? CampaignKind::kPreElection : CampaignKind::kElection);
     }
     return;
@@ -467,7 +468,10 @@ void Raft::step_follower(const Message& m) {
       break;
     case MessageType::kTimeoutNow:
       // Campaign at once, skipping pre-vote, with the transfer mark so voters ignore their leader lease.
-      if (promotable()) campaign(CampaignKind::kTransfer);
+      if (promotable()) {
+        ++campaigns_started_;
+        campaign(CampaignKind::kTransfer);
+      }
       break;
     default: break;  // stale responses
   }

@@ -176,6 +176,9 @@ class Raft {
   NodeId voted_for() const { return vote_; }
   NodeId leader() const { return leader_; }
   NodeId transfer_target() const { return transfer_target_; }
+  // Campaigns this node started: its election timer fired (a pre-vote round, or an election without pre-vote), or a
+  // leader told it to take over. For monitoring; not persisted.
+  std::uint64_t campaigns_started() const { return campaigns_started_; }
   const RaftLog& log() const { return log_; }
   const SnapshotMeta& snapshot() const { return snapshot_; }
   const Configuration& configuration() const { return configuration_; }
@@ -264,6 +267,7 @@ class Raft {
   std::map<NodeId, Progress> progress_;  // leader only; includes this node
   std::map<NodeId, bool> votes_;         // candidate and pre-candidate only
   NodeId transfer_target_ = kNoNode;
+  std::uint64_t campaigns_started_ = 0;
   bool needs_broadcast_ = false;
 
   struct PendingRead {

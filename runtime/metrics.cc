@@ -21,18 +21,18 @@ std::vector<double> Histogram::size_bounds(int max_power) {
 }
 
 void Histogram::observe(double value) {
-  // The first bucket whose bound is >= value (NaN counts as +Inf).
+  if (std::isnan(value)) return;  // would poison the sum for good
+  // The first bucket whose bound is >= value.
   const auto at = std::lower_bound(bounds_.begin(), bounds_.end(), value);
   counts_[static_cast<std::size_t>(at - bounds_.begin())].fetch_add(1, std::memory_order_relaxed);
   sum_.fetch_add(value, std::memory_order_relaxed);
-  // Last: a reader that sees this count sees the bucket too (see the header).
-  count_.fetch_add(1, std::memory_order_release);
+  count_.fetch_add(1, std::memory_order_relaxed);
 }
 
 HistogramSnapshot Histogram::snapshot() const {
   HistogramSnapshot s;
   s.bounds = bounds_;
-  s.count = count_.load(std::memory_order_acquire);
+  s.count = count_.load(std::memory_order_relaxed);
   std::uint64_t running = 0;
   for (std::size_t i = 0; i < bounds_.size(); ++i) {
     running += counts_[i].load(std::memory_order_relaxed);

@@ -4,8 +4,9 @@
 // Counters only grow while the peer runs (they start at zero with the process); gauges are the value now.
 // Histograms count observations into fixed buckets, each bucket counting those <= its upper bound (cumulative,
 // as Prometheus expects), with the count and the sum of every observation. Each is updated by one thread with relaxed
-// atomic increments, so taking a snapshot never stops the peer and the cost on its hot paths is a few adds; a
-// snapshot read while updates go on may see a count one ahead of its buckets, never a bucket ahead of the count.
+// atomic increments, so taking a snapshot never stops the peer and the cost on its hot paths is a few adds. A
+// snapshot taken while updates go on reads the count first and clamps every bucket to it, so its buckets never
+// exceed its count (its sum may include an observation or two the count does not).
 #pragma once
 
 #include <atomic>
@@ -67,7 +68,7 @@ struct PeerMetrics {
   std::uint64_t proposals = 0;          // writes proposed by this peer as leader
   std::uint64_t proposals_refused = 0;  // writes refused by the core (not leader, transfer in progress)
   std::uint64_t elections = 0;          // campaigns this peer started (pre-vote rounds included)
-  std::uint64_t leader_changes = 0;     // times the leader this peer knows changed (to none or another)
+  std::uint64_t leader_changes = 0;     // times the leader this peer knows changed to another one
   std::uint64_t entries_applied = 0;
   std::uint64_t snapshots_taken = 0;
   std::uint64_t snapshot_bytes_taken = 0;

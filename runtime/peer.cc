@@ -236,6 +236,7 @@ Status RaftPeer::boot() {
   if (!raft.is_ok()) return raft.status();
   raft_ = std::move(raft).value();
   first_index_ = raft_->log().first_index();
+  last_index_ = raft_->log().last_index();
   if (std::vector<MemberRecord> book = members_of(raft_->configuration()); !book.empty()) book_ = book;
   configuration_view_ = raft_->configuration();
   committed_configuration_ = raft_->configuration();
@@ -585,12 +586,12 @@ void RaftPeer::snapshot_outcome(const SnapshotOutcome& o) {
 
 void RaftPeer::count_ready(const Ready& rd) {
   const bool campaigning = rd.role == Role::kPreCandidate || rd.role == Role::kCandidate;
-  // A campaign starts with a pre-vote round (or, without pre-vote or for a transfer, straight as a candidate);
-  // a candidate whose election timed out starts another at a higher term.
-  if (campaigning && (rd.role != last_role_ || rd.term != last_term_)) {
-    if (!(last_role_ == Role::kPreCandidate && rd.role == Role::kCandidate)) {
-      elections_.fetch_add(1, std::memory_order_relaxed);
-    }
+  // Every campaign the core starts is counted (a pre-candidate's repeated rounds too) and logged, and so is the
+  // step from pre-candidate to candidate.
+  const std::uint64_t started = raft_->campaigns_started();
+  const bool new_campaign = started != elections_.load(std::memory_order_relaxed);
+  if (new_campaign) elections_.store(started, std::memory_order_relaxed);
+  if (campaigning && (new_campaign || rd.role != last_role_ || rd.term != last_term_)) {
     logger_.info(std::string(rd.role == Role::kPreCandidate ? "no word from a leader: asking for pre-votes" : "campaigning") +
               " at term " + std::to_string(rd.role == Role::kPreCandidate ? rd.term + 1 : rd.term));
   }

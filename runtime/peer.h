@@ -227,8 +227,8 @@ class Peer {
   // An empty name picks the voter whose log is the most up to date. The future holds the new leader's name once
   // this peer has seen it lead (at once if `name` already leads); kInvalidArgument if `name` is not a voter;
   // kDropped if another peer was elected instead or a newer transfer replaced this one; kUnavailable if `name` did
-  // not take over within an election timeout (the transfer is abandoned and the leader goes on leading), or no
-  // leader was known within three.
+  // not take over within two election timeouts (the core abandons a transfer after one, and a campaign it started
+  // may still win in the next; the leader goes on leading), or no leader was known within three.
   virtual std::future<Result<std::string>> transfer_leadership(std::string name = "") = 0;
   virtual std::vector<MemberInfo> members() const = 0;
   virtual bool is_leader() const = 0;

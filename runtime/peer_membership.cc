@@ -268,7 +268,13 @@ std::future<Result<std::string>> RaftPeer::transfer_leadership(std::string name)
     Status refusal;
     const NodeId target = transfer_target_for(name, refusal);
     if (target == kNoNode) return answer->answer(refusal);
-    if (target == self_) return answer->answer(options_.name);
+    if (target == self_) {
+      // Staying: a transfer under way is called off, so leadership does not move after "you lead" was answered.
+      (void)raft_->transfer_leadership(self_);
+      if (transfer_) transfer_->answer->answer(Status(ErrorCode::kDropped, "called off: " + options_.name + " stays"));
+      transfer_.reset();
+      return answer->answer(options_.name);
+    }
     if (Status s = raft_->transfer_leadership(target); !s.is_ok()) return answer->answer(s);
     const std::optional<MemberRecord> record = member_record(target);
     const std::string target_name = record ? record->address.name : std::to_string(target);
@@ -315,9 +321,16 @@ void RaftPeer::follow_transfer() {
     outcome = transfer_->name;
   } else if (raft_->role() == Role::kLeader) {
     if (raft_->transfer_target() != transfer_->target) {
-      outcome = Status(ErrorCode::kUnavailable, "'" + transfer_->name +
-                                                    "' did not take over within an election timeout; " +
-                                                    options_.name + " goes on leading");
+      // The core gave up, but a "campaign now" it sent on its last tick may still win: wait one more election
+      // timeout, and report failure only if this peer still leads then.
+      const auto now = timer_now();
+      if (!transfer_->abandoned_at) {
+        transfer_->abandoned_at = now;
+      } else if (now >= *transfer_->abandoned_at + options_.election_ticks * options_.tick) {
+        outcome = Status(ErrorCode::kUnavailable, "'" + transfer_->name +
+                                                      "' did not take over within an election timeout; " +
+                                                      options_.name + " goes on leading");
+      }
     }
   } else if (leader != kNoNode) {
     const std::optional<MemberRecord> record = member_record(leader);

@@ -207,6 +207,7 @@ class RaftPeer final : public Peer {
     std::string name;
     std::shared_ptr<PendingAnswer> answer;
     std::chrono::steady_clock::time_point give_up;  // on timer_now()'s clock: no leader known by then
+    std::optional<std::chrono::steady_clock::time_point> abandoned_at;  // when the core gave up on it
   };
   std::optional<PendingTransfer> transfer_;
   Configuration committed_configuration_;  // the newest committed configuration entry (or snapshot's)

@@ -264,22 +264,28 @@ class ClusterTests(unittest.TestCase):
         self.assertEqual(self.cluster.leader(), moved_to)
 
     def test_metrics_in_the_prometheus_text_format(self):
-        status, headers, body = request(self.lport, "GET", "/metrics")
-        self.assertEqual(status, 200)
-        self.assertEqual(headers["Content-Type"], "text/plain; version=0.0.4; charset=utf-8")
         samples = {}
-        for line in body.decode().splitlines():
-            if not line.startswith("#"):
-                series, value = line.rsplit(" ", 1)
-                samples[series] = float(value)
+
+        def leader_metrics():
+            status, headers, body = request(self.lport, "GET", "/metrics")
+            self.assertEqual(status, 200)
+            self.assertEqual(headers["Content-Type"], "text/plain; version=0.0.4; charset=utf-8")
+            samples.clear()
+            for line in body.decode().splitlines():
+                if not line.startswith("#"):
+                    series, value = line.rsplit(" ", 1)
+                    samples[series] = float(value)
+            if samples.get('raftkit_is_leader{engine="rocksdb",peer="%s"}' % self.leader) != 1:
+                self.setUp()  # leadership moved meanwhile: ask the leader of now
+                return False
+            # The leader's view of its followers is refreshed every tick.
+            return len([s for s in samples if s.startswith("raftkit_follower_lag_entries")]) == 2
+
+        self.assertTrue(wait_until(leader_metrics, timeout=20), samples)
         labels = '{engine="rocksdb",peer="%s"}' % self.leader
-        if samples.get("raftkit_is_leader" + labels) != 1:  # leadership moved meanwhile: ask the leader of now
-            self.setUp()
-            return self.test_metrics_in_the_prometheus_text_format()
         self.assertGreater(samples["raftkit_commit_index" + labels], 0)
         self.assertGreater(samples["kv_http_requests_total" + labels], 0)
         self.assertGreater(samples["raftkit_durable_write_seconds_count" + labels], 0)
-        self.assertEqual(len([s for s in samples if s.startswith("raftkit_follower_lag_entries")]), 2)
 
     def test_keys_that_are_not_utf8_are_refused_on_every_method(self):
         for port in (self.lport, self.fport):

@@ -65,7 +65,7 @@ TEST_CASE("metrics: a peer's metrics in the Prometheus text format pass a strict
   CHECK(page->value("raftkit_append_batch_entries_count", common) == 0);
 }
 
-TEST_CASE("metrics: the strict reader refuses what Prometheus would", "[metrics]") {
+TEST_CASE("metrics: the strict reader refuses malformed pages and breaches of our naming rules", "[metrics]") {
   const char* bad[] = {
       "x 1",                                                              // no newline at the end
       "# TYPE x gauge\nx 1\n\n",                                          // blank line
@@ -81,6 +81,10 @@ TEST_CASE("metrics: the strict reader refuses what Prometheus would", "[metrics]
       "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n",   // no +Inf
       "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 1\n",  // +Inf differs from _count
       "# TYPE x gauge\nx{__a=\"1\"} 1\n",                                 // reserved label name
+      "# TYPE x gauge\nx{a=\"1\"b=\"2\"} 1\n",                          // no comma between labels
+      "# TYPE h histogram\nh 1\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n",  // a bare name in a histogram
+      "# TYPE x\nx 1\n",                                                // a TYPE line without a type
+      "# TYPE 9x gauge\n",                                               // a malformed name in TYPE
   };
   for (const char* text : bad) {
     std::string error;

@@ -37,7 +37,10 @@ class PrometheusText {
       if (line[0] == '#') {
         std::smatch m;
         static const std::regex kMeta(R"(# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*))");
-        if (!std::regex_match(line, m, kMeta)) continue;  // another comment
+        if (!std::regex_match(line, m, kMeta)) {
+          if (line.rfind("# HELP ", 0) == 0 || line.rfind("# TYPE ", 0) == 0) return fail(error, number, "malformed " + line);
+          continue;  // another comment
+        }
         const std::string name = m[2];
         if (name != current) {
           if (finished.count(name)) return fail(error, number, name + " appears in two places");
@@ -86,8 +89,10 @@ class PrometheusText {
           h.counts.push_back(value);
         } else if (name == family + "_sum") {
           h.sum = true;
-        } else {
+        } else if (name == family + "_count") {
           h.count = value;
+        } else {
+          return fail(error, number, name + " is not a sample name of histogram " + family);
         }
       }
     }
@@ -179,7 +184,11 @@ class PrometheusText {
         if (at >= line.size()) return (why = "unterminated label value in: " + line, false);
         ++at;  // the closing quote
         if (!labels.emplace(label, v).second) return (why = "repeated label " + label, false);
-        if (at < line.size() && line[at] == ',') ++at;
+        if (at < line.size() && line[at] == ',') {
+          ++at;
+        } else if (at < line.size() && line[at] != '}') {
+          return (why = "labels not separated by commas in: " + line, false);
+        }
       }
       if (at >= line.size()) return (why = "unterminated label set in: " + line, false);
       ++at;  // '}'
