@@ -22,7 +22,7 @@ step "sanitized build (ASan + UBSan)"
 # here is measured for speed.
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRAFTKIT_SANITIZE=ON -DRAFTKIT_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j "$jobs" --target raftkit_unit_tests raftkit_lincheck_tests raftkit-sim \
-  raftkit_transport_tests raftkit_runtime_tests raftkit_kv_tests kv_server fuzz_http_handler fuzz_kv_commands \
+  raftkit_transport_tests raftkit_runtime_tests raftkit_kv_tests kv_server kv_client fuzz_http_handler fuzz_kv_commands \
   fuzz_wire fuzz_records fuzz_runtime_state fuzz_history fuzz_storage_files
 step "sanitized tests: unit, checker, regression seeds, transport, runtime, key-value server and API, fuzz corpora"
 (cd build-asan && ctest -j "$jobs" --output-on-failure -R "unit|lincheck|regression|transport|runtime|kv:|kv_server:|fuzz:" |
