@@ -338,6 +338,22 @@ int main(int argc, char** argv) {
   auto handler = std::make_unique<kv::KvHttpApi>(*peer.value(), name, members, api_options);
   kv::HttpServer* http = server.value().get();
   handler->metric_labels = {{"engine", engine}, {"peer", name}};
+  // The HTTP server's refusal counters, each once: its name in /status, its reason label in /metrics.
+  struct Refusal {
+    const char* status_name;
+    const char* reason;
+    std::uint64_t kv::HttpServerStats::*count;
+  };
+  static constexpr Refusal kRefusals[] = {
+      {"refused_connections", "over_connection_limit", &kv::HttpServerStats::refused_connections},
+      {"idle_closed", "idle", &kv::HttpServerStats::idle_closed},
+      {"timed_out_reads", "read_timeout", &kv::HttpServerStats::timed_out_reads},
+      {"oversized", "oversized", &kv::HttpServerStats::oversized},
+      {"malformed", "malformed", &kv::HttpServerStats::malformed},
+      {"handler_timeouts", "handler_timeout", &kv::HttpServerStats::handler_timeouts},
+      {"handler_errors", "handler_error", &kv::HttpServerStats::handler_errors},
+      {"tls_handshake_failures", "tls_handshake", &kv::HttpServerStats::tls_handshake_failures},
+      {"stale_certificates", "stale_certificate", &kv::HttpServerStats::stale_certificates}};
   handler->metrics_extra = [http](PrometheusWriter& out) {
     const kv::HttpServerStats s = http->stats();
     auto n = [](std::uint64_t v) { return static_cast<double>(v); };
@@ -345,26 +361,15 @@ int main(int argc, char** argv) {
     out.counter("kv_http_connections_accepted_total", "HTTP connections accepted", n(s.connections_accepted));
     out.counter("kv_http_requests_total", "HTTP requests received whole", n(s.requests));
     out.family("kv_http_refusals_total", "counter", "HTTP connections and requests refused or closed, by reason");
-    const std::pair<const char*, std::uint64_t> refusals[] = {
-        {"over_connection_limit", s.refused_connections}, {"idle", s.idle_closed},
-        {"read_timeout", s.timed_out_reads},              {"oversized", s.oversized},
-        {"malformed", s.malformed},                       {"handler_timeout", s.handler_timeouts},
-        {"handler_error", s.handler_errors},              {"tls_handshake", s.tls_handshake_failures},
-        {"stale_certificate", s.stale_certificates}};
-    for (const auto& [reason, count] : refusals) out.sample("kv_http_refusals_total", n(count), {{"reason", reason}});
+    for (const Refusal& r : kRefusals) out.sample("kv_http_refusals_total", n(s.*r.count), {{"reason", r.reason}});
   };
   handler->status_extra = [http](std::string& out) {
     const kv::HttpServerStats s = http->stats();
     out = "\"http_server\":{\"connections_open\":" + std::to_string(s.connections_open) +
           ",\"connections_accepted\":" + std::to_string(s.connections_accepted) +
-          ",\"requests\":" + std::to_string(s.requests) +
-          ",\"refused_connections\":" + std::to_string(s.refused_connections) +
-          ",\"idle_closed\":" + std::to_string(s.idle_closed) + ",\"timed_out_reads\":" + std::to_string(s.timed_out_reads) +
-          ",\"oversized\":" + std::to_string(s.oversized) + ",\"malformed\":" + std::to_string(s.malformed) +
-          ",\"handler_timeouts\":" + std::to_string(s.handler_timeouts) +
-          ",\"handler_errors\":" + std::to_string(s.handler_errors) +
-          ",\"tls_handshake_failures\":" + std::to_string(s.tls_handshake_failures) +
-          ",\"stale_certificates\":" + std::to_string(s.stale_certificates) + "}";
+          ",\"requests\":" + std::to_string(s.requests);
+    for (const Refusal& r : kRefusals) out += ",\"" + std::string(r.status_name) + "\":" + std::to_string(s.*r.count);
+    out += "}";
   };
   api = handler.get();
 

@@ -343,8 +343,7 @@ void RaftPeer::read(std::string query, Completion done) {
       answer->answer(s.code() == ErrorCode::kNotLeader ? not_leader_status() : s);
       return;
     }
-    pending_reads_.emplace(ctx, std::make_pair(std::move(query), std::move(*answer)));
-    read_started_.emplace(ctx, std::chrono::steady_clock::now());
+    pending_reads_.emplace(ctx, PendingRead{std::move(query), std::move(*answer), std::chrono::steady_clock::now()});
   });
 }
 
@@ -533,25 +532,21 @@ void RaftPeer::handle_ready() {
     items.push_back(std::move(item));
   }
   for (const ReadState& rs : rd.read_states) {
-    if (auto started = read_started_.find(rs.context); started != read_started_.end()) {
-      read_index_seconds_.observe(std::chrono::steady_clock::now() - started->second);
-      read_started_.erase(started);
-    }
     auto it = pending_reads_.find(rs.context);
     if (it == pending_reads_.end()) continue;
+    read_index_seconds_.observe(std::chrono::steady_clock::now() - it->second.started);
     ApplyItem item;
     item.kind = ApplyItem::Kind::kRead;
     item.read_index = rs.index;
-    item.query = std::move(it->second.first);
-    item.promise = std::move(it->second.second);
+    item.query = std::move(it->second.query);
+    item.promise = std::move(it->second.answer);
     pending_reads_.erase(it);
     items.push_back(std::move(item));
   }
   for (std::uint64_t ctx : rd.dropped_reads) {
-    read_started_.erase(ctx);
     auto it = pending_reads_.find(ctx);
     if (it == pending_reads_.end()) continue;
-    it->second.second.answer(Status(ErrorCode::kNotLeader, "leadership lost before the read was confirmed"));
+    it->second.answer.answer(Status(ErrorCode::kNotLeader, "leadership lost before the read was confirmed"));
     pending_reads_.erase(it);
   }
   // Published before the apply thread can answer anything of this Ready: a client that sees its write applied
@@ -845,9 +840,8 @@ void RaftPeer::fail_everything() {
   pending_changes_.clear();
   for (auto& [index, p] : pending_writes_) p.second.answer(stopped);
   pending_writes_.clear();
-  for (auto& [ctx, p] : pending_reads_) p.second.answer(stopped);
+  for (auto& [ctx, p] : pending_reads_) p.answer.answer(stopped);
   pending_reads_.clear();
-  read_started_.clear();
   if (transfer_) transfer_->answer->answer(stopped);
   transfer_.reset();
   std::deque<std::function<void()>> queued;

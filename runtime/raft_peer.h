@@ -198,7 +198,13 @@ class RaftPeer final : public Peer {
 
   // Raft thread only.
   std::map<Index, std::pair<Term, PendingAnswer>> pending_writes_;
-  std::map<std::uint64_t, std::pair<std::string, PendingAnswer>> pending_reads_;
+  // Linearizable reads waiting for a quorum's confirmation, by read context.
+  struct PendingRead {
+    std::string query;
+    PendingAnswer answer;
+    std::chrono::steady_clock::time_point started;  // for the ReadIndex latency metric
+  };
+  std::map<std::uint64_t, PendingRead> pending_reads_;
   std::uint64_t next_read_ = 1;
   std::map<Index, std::pair<Term, ChangeDone>> pending_changes_;  // configuration entries proposed here
   // The leadership transfer asked of this peer, until its outcome is known (one at a time: a newer one replaces it).
@@ -251,7 +257,6 @@ class RaftPeer final : public Peer {
   Role last_role_ = Role::kFollower;
   Term last_term_ = 0;
   NodeId last_leader_ = kNoNode;  // the last leader known (never none)
-  std::map<std::uint64_t, std::chrono::steady_clock::time_point> read_started_;  // by read context
 
   std::atomic<NodeId> leader_{kNoNode};
   std::atomic<std::uint64_t> term_{0}, commit_{0}, applied_{0};

@@ -708,7 +708,6 @@ class RollingRestartTests(unittest.TestCase):
         cluster = Cluster(work)
         writer = None
         try:
-            first_term = None
             leader = cluster.leader()
             status, _, j = jrequest(cluster.http[leader], "GET", "/status")
             first_term = j["term"]
