@@ -312,8 +312,7 @@ int main(int argc, char** argv) {
   o.log_level = *parse_log_level(log_level);
   o.cluster = cluster;
   o.data_dir = data;
-  o.engine = engine == "lmdb" ? Engine::kLmdb : engine == "sqlite" ? Engine::kSqlite
-           : engine == "memory" ? Engine::kMemory : Engine::kRocksDb;
+  o.engine = *engine_by_name(engine);  // the command line accepts only the engines' names
   o.lease_reads = read_mode == "lease";
   o.unsafe_local_reads = unsafe_local_reads == "yes";
   o.unsafe_no_sync = unsafe_no_sync == "yes";

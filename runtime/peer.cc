@@ -7,10 +7,8 @@
 #include <utility>
 
 #include "adapters/common/log_directory.h"
-#include "adapters/lmdb/lmdb_log.h"
-#include "adapters/memory/memory_log.h"
-#include "adapters/rocksdb/rocksdb_log.h"
-#include "adapters/sqlite/sqlite_log.h"
+#include "runtime/command_codec.h"
+#include "runtime/engine_log.h"
 #include "runtime/raft_peer.h"
 
 namespace raftkit {
@@ -42,65 +40,6 @@ class CountingBuffer : public std::streambuf {
   std::streambuf& inner_;
   std::uint64_t bytes_ = 0;
 };
-
-Result<std::unique_ptr<DurableLog>> open_log(const PeerOptions& o, NodeId self) {
-  auto wrap = [](auto r) -> Result<std::unique_ptr<DurableLog>> {
-    if (!r.is_ok()) return r.status();
-    return std::unique_ptr<DurableLog>(std::move(r).value());
-  };
-  LogOptions base{o.data_dir + "/log", o.cluster, self};
-  if (o.unsafe_no_sync && o.engine != Engine::kRocksDb) {
-    return Status(ErrorCode::kInvalidArgument, "unsafe_no_sync exists for the RocksDB engine only");
-  }
-  switch (o.engine) {
-    case Engine::kRocksDb: {
-      RocksDbLogOptions x;
-      static_cast<LogOptions&>(x) = base;
-      x.unsafe_no_sync = o.unsafe_no_sync;
-      return wrap(RocksDbLog::open(x));
-    }
-    case Engine::kLmdb: {
-      LmdbLogOptions x;
-      static_cast<LogOptions&>(x) = base;
-      return wrap(LmdbLog::open(x));
-    }
-    case Engine::kSqlite: {
-      SqliteLogOptions x;
-      static_cast<LogOptions&>(x) = base;
-      return wrap(SqliteLog::open(x));
-    }
-    case Engine::kMemory: return std::unique_ptr<DurableLog>(std::make_unique<MemoryLog>());
-  }
-  return Status(ErrorCode::kInvalidArgument, "unknown engine");
-}
-
-// A normal entry's payload: tag 0 then the command, or tag 1, client id, request id, then the command.
-std::string encode_command(const std::string& command, std::uint64_t client, std::uint64_t request) {
-  std::string out(1, static_cast<char>(client ? 1 : 0));
-  if (client) {
-    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((client >> (8 * i)) & 0xff));
-    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((request >> (8 * i)) & 0xff));
-  }
-  return out + command;
-}
-
-struct Command {
-  std::uint64_t client = 0, request = 0;
-  std::string_view text;
-};
-
-Command decode_command(const std::string& payload) {
-  Command c;
-  if (payload.empty()) return c;
-  if (payload[0] == 1 && payload.size() >= 17) {
-    for (int i = 0; i < 8; ++i) c.client |= static_cast<std::uint64_t>(static_cast<unsigned char>(payload[1 + i])) << (8 * i);
-    for (int i = 0; i < 8; ++i) c.request |= static_cast<std::uint64_t>(static_cast<unsigned char>(payload[9 + i])) << (8 * i);
-    c.text = std::string_view(payload).substr(17);
-  } else {
-    c.text = std::string_view(payload).substr(1);
-  }
-  return c;
-}
 
 std::optional<NodeId> read_member_id(const std::string& data_dir) {
   if (data_dir.empty()) return std::nullopt;
@@ -192,7 +131,8 @@ Status RaftPeer::boot() {
     receiver_ = std::make_unique<SnapshotReceiver>(self_, store_.get());
   }
   sessions_.set_capacity(options_.max_sessions);
-  auto log = open_log(options_, self_);
+  auto log = open_engine_log(options_.engine, LogOptions{options_.data_dir + "/log", options_.cluster, self_},
+                             options_.unsafe_no_sync);
   if (!log.is_ok()) return log.status();
   log_ = std::move(log).value();
   if (options_.join.empty() && log_->last_index() == 0 && log_->hard_state().term == 0 && !stored_snapshot(store_.get())) {

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "consensus/status.h"
+#include "runtime/engine_log.h"
 #include "runtime/metrics.h"
 #include "transport/transport.h"
 #include "util/logger.h"
@@ -61,8 +62,6 @@ class StateMachine {
   // newest local snapshot, and when the leader sends one. A non-OK status stops the peer: its state is unknown.
   virtual Status restore(std::istream& in) = 0;
 };
-
-enum class Engine { kRocksDb, kLmdb, kSqlite, kMemory };
 
 struct PeerOptions {
   std::string name;                 // this peer; must appear in members

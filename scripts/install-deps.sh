@@ -14,6 +14,7 @@ packages=(
   bazel-bootstrap
   python3 gnuplot-nox
   iproute2 iptables faketime
+  chromium
 )
 
 # Fuzzing (scripts/fuzz.sh, and the test command through it): clang and libFuzzer.

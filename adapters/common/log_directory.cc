@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -85,6 +86,29 @@ Status write_file_durably(const std::string& directory, const std::string& name,
   return fsync_directory(directory);
 }
 
+Result<LogIdentity> read_log_identity(const std::string& directory) {
+  const std::filesystem::path identity = std::filesystem::path(directory) / kIdentityFile;
+  std::ifstream in(identity);
+  if (!in) return Status(ErrorCode::kInvalidArgument, "no raftkit log in " + directory + " (" + identity.string() + " is missing)");
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string stored = text.str();
+  const auto crc_at = stored.rfind("crc=");
+  if (crc_at == std::string::npos || field(stored, "crc") != std::to_string(crc32c(stored.substr(0, crc_at)))) {
+    return Status(ErrorCode::kCorruption, "identity record " + identity.string() + " fails its checksum");
+  }
+  LogIdentity id;
+  id.engine = field(stored, "engine");
+  id.cluster_id = field(stored, "cluster");
+  const std::string node = field(stored, "node");
+  char* end = nullptr;
+  id.node_id = std::strtoull(node.c_str(), &end, 10);
+  if (node.empty() || *end != '\0' || id.engine.empty()) {
+    return Status(ErrorCode::kCorruption, "identity record " + identity.string() + " is malformed");
+  }
+  return id;
+}
+
 Result<std::unique_ptr<LogDirectory>> LogDirectory::open(const LogOptions& options, const std::string& engine) {
   if (options.directory.empty()) return Status(ErrorCode::kInvalidArgument, "log directory is empty");
   const std::filesystem::path dir = std::filesystem::absolute(options.directory);
@@ -112,27 +136,21 @@ Result<std::unique_ptr<LogDirectory>> LogDirectory::open(const LogOptions& optio
     if (Status s = write_file_durably(dir.string(), kIdentityFile, identity_text(engine, options)); !s.is_ok()) return s;
     return guard;
   }
-  std::ifstream in(identity);
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string stored = text.str();
-  const auto crc_at = stored.rfind("crc=");
-  if (crc_at == std::string::npos || field(stored, "crc") != std::to_string(crc32c(stored.substr(0, crc_at)))) {
-    return Status(ErrorCode::kCorruption, "identity record " + identity.string() + " fails its checksum");
-  }
-  const std::string stored_engine = field(stored, "engine");
-  if (stored_engine != engine) {
-    return Status(ErrorCode::kWrongOwner, "directory " + dir.string() + " holds a " + stored_engine +
+  Result<LogIdentity> stored = read_log_identity(dir.string());
+  if (!stored.is_ok()) return stored.status();
+  if (stored.value().engine != engine) {
+    return Status(ErrorCode::kWrongOwner, "directory " + dir.string() + " holds a " + stored.value().engine +
                                               " log, not a " + engine + " log");
   }
-  if (field(stored, "cluster") != options.cluster_id) {
+  if (stored.value().cluster_id != options.cluster_id) {
     return Status(ErrorCode::kWrongOwner, "directory " + dir.string() + " belongs to cluster '" +
-                                              field(stored, "cluster") + "', not '" + options.cluster_id + "'");
+                                              stored.value().cluster_id + "', not '" + options.cluster_id + "'");
   }
-  const std::string stored_node = field(stored, "node");
-  if (options.node_id != kNoNode && stored_node != "0" && stored_node != std::to_string(options.node_id)) {
-    return Status(ErrorCode::kWrongOwner, "directory " + dir.string() + " belongs to node " + stored_node +
-                                              ", not node " + std::to_string(options.node_id));
+  const NodeId stored_node = stored.value().node_id;
+  if (options.node_id != kNoNode && stored_node != kNoNode && stored_node != options.node_id) {
+    return Status(ErrorCode::kWrongOwner, "directory " + dir.string() + " belongs to node " +
+                                              std::to_string(stored_node) + ", not node " +
+                                              std::to_string(options.node_id));
   }
   return guard;
 }

@@ -18,6 +18,15 @@ struct LogOptions {
   NodeId node_id = kNoNode;  // kNoNode: not recorded, not checked
 };
 
+// The identity record of an existing log directory, checksum verified (kInvalidArgument if there is none). Tools that open a
+// stopped node's log learn its engine and owner here.
+struct LogIdentity {
+  std::string engine;
+  std::string cluster_id;
+  NodeId node_id = kNoNode;
+};
+Result<LogIdentity> read_log_identity(const std::string& directory);
+
 class LogDirectory {
  public:
   static Result<std::unique_ptr<LogDirectory>> open(const LogOptions& options, const std::string& engine);

@@ -5,6 +5,7 @@
 #include <future>
 #include <nlohmann/json.hpp>
 
+#include "examples/kv/cluster_page.h"
 #include "examples/kv/kv_commands.h"
 
 namespace raftkit::examples::kv {
@@ -36,6 +37,32 @@ HttpResponse error(const Origin& o, http::status status, const std::string& mess
 HttpResponse not_allowed(const Origin& o, const char* allow) {
   HttpResponse res = error(o, http::status::method_not_allowed, "method not allowed");
   res.set(http::field::allow, allow);
+  return res;
+}
+
+bool is_monitoring(std::string_view path) {
+  return path == "/status" || path == "/health" || path == "/metrics" || path == "/members" || path == "/leader";
+}
+
+HttpResponse cors_preflight(const Origin& o) {
+  HttpResponse res{http::status::no_content, o.version};
+  res.set(http::field::access_control_allow_origin, "*");
+  res.set(http::field::access_control_allow_methods, "GET");
+  res.set(http::field::access_control_allow_headers, "Authorization");
+  res.set(http::field::access_control_max_age, "600");
+  return res;
+}
+
+// Static and self-contained: it may fetch from any member (connect-src) and nothing else.
+HttpResponse cluster_page(const Origin& o) {
+  HttpResponse res{http::status::ok, o.version};
+  res.set(http::field::content_type, "text/html; charset=utf-8");
+  res.set(http::field::cache_control, "no-cache");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("Content-Security-Policy",
+          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src http: https:; "
+          "frame-ancestors 'none'");
+  res.body() = std::string(cluster_page_html());
   return res;
 }
 
@@ -166,6 +193,16 @@ void KvHttpApi::handle(HttpRequest&& req, const HttpCaller& caller, HttpRespond 
   std::string_view target(req.target().data(), req.target().size());
   const std::string_view path = target.substr(0, target.find('?'));
   const auto get = req.method() == http::verb::get;
+  if (is_monitoring(path)) {
+    // The cluster page, served by one member, asks every member directly: these read-only answers go to any origin
+    // (a browser still needs a token to read them when tokens are required: Authorization is never implied).
+    if (req.method() == http::verb::options) return respond(cors_preflight(o));
+    respond = [respond = std::move(respond)](HttpResponse res) {
+      res.set(http::field::access_control_allow_origin, "*");
+      respond(std::move(res));
+    };
+  }
+  if (path == "/" || path == "/index.html") return get ? respond(cluster_page(o)) : respond(not_allowed(o, "GET"));
   if (std::optional<HttpResponse> refused = refuse_unauthorized(req, caller, path)) return respond(std::move(*refused));
   if (path.rfind("/kv/", 0) == 0 || path.rfind("/cas/", 0) == 0) return handle_kv(req, path, std::move(respond));
   if (path == "/status") return get ? status(req, std::move(respond)) : respond(not_allowed(o, "GET"));

@@ -22,29 +22,11 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from ports import free_port  # noqa: E402
+import kv_processes  # noqa: E402
+from kv_processes import Cluster, Server, jrequest, request, wait_until  # noqa: E402
 
 BUILD = None
 SERVER = None
-
-
-def request(port, method, target, body=None, headers=None, timeout=10):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        c.request(method, target, body=body, headers=headers or {})
-        r = c.getresponse()
-        data = r.read()
-        return r.status, dict(r.getheaders()), data
-    finally:
-        c.close()
-
-
-def jrequest(port, method, target, body=None):
-    status, headers, data = request(port, method, target, None if body is None else json.dumps(body))
-    try:
-        parsed = json.loads(data) if data else None
-    except ValueError:
-        parsed = data
-    return status, headers, parsed
 
 
 def raw(port, data, timeout=5, read=True):
@@ -91,88 +73,6 @@ def proc_status(pid, field):
         if line.startswith(field + ":"):
             return int(line.split()[1])
     return None
-
-
-class Server:
-    def __init__(self, work, name, args, members=None):
-        self.name = name
-        self.data = os.path.join(work, name)
-        self.log = open(os.path.join(work, name + ".log"), "wb")
-        self.args = args
-        self.proc = None
-
-    def start(self, prefix=()):
-        # Plaintext between peers: these tests are about the HTTP edge (mutual TLS: tests/transport/tls_test.cc,
-        # the cluster script and the Jepsen-style runs).
-        self.proc = subprocess.Popen(list(prefix) + [SERVER, "--name", self.name, "--insecure-transport"] + self.args,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        return self
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def wait_until(predicate, timeout=20, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if predicate():
-                return True
-        except (OSError, http.client.HTTPException, ValueError):
-            pass
-        time.sleep(step)
-    return False
-
-
-class Cluster:
-    """Three peers on loopback with RocksDB logs."""
-
-    def __init__(self, work, extra=()):
-        self.http = {}
-        spec = []
-        for i in (1, 2, 3):
-            self.http["peer%d" % i] = free_port()
-            spec.append("%d=peer%d@127.0.0.1:%d/127.0.0.1:%d" % (i, i, free_port(), self.http["peer%d" % i]))
-        members = ",".join(spec)
-        self.servers = {}
-        for i in (1, 2, 3):
-            name = "peer%d" % i
-            self.servers[name] = Server(work, name, ["--members", members, "--data", os.path.join(work, name)]
-                                        + list(extra)).start()
-
-    def leader(self):
-        found = {}
-
-        def agreed():
-            for name, port in self.http.items():
-                status, _, j = jrequest(port, "GET", "/status")
-                if status != 200 or not j.get("leader"):
-                    return False
-                found[name] = j["leader"]
-            return len(set(found.values())) == 1
-
-        if not wait_until(agreed):
-            raise AssertionError("no leader agreed on: %s" % found)
-        return next(iter(found.values()))
-
-    def all_alive(self):
-        for name, s in self.servers.items():
-            if s.proc.poll() is not None:
-                return "%s exited with %s" % (name, s.proc.returncode)
-            status, _, _ = jrequest(self.http[name], "GET", "/status")
-            if status != 200:
-                return "%s answered /status with %d" % (name, status)
-        return None
-
-    def stop(self):
-        for s in self.servers.values():
-            s.stop()
 
 
 class ClusterTests(unittest.TestCase):
@@ -848,6 +748,7 @@ class DiskFailureTests(unittest.TestCase):
 if __name__ == "__main__":
     BUILD = sys.argv[1]  # a build directory, or the kv_server binary itself (Bazel)
     SERVER = os.path.abspath(BUILD if os.path.isfile(BUILD) else os.path.join(BUILD, "examples", "kv_server"))
+    kv_processes.SERVER = SERVER
     MAKE_CERTS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                               "scripts", "make-certs.sh")
     unittest.main(argv=[sys.argv[0]] + sys.argv[2:], verbosity=2)

@@ -1,0 +1,136 @@
+#include "admin/node_directory.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "runtime/engine_log.h"
+#include "runtime/membership.h"
+
+namespace raftkit {
+namespace {
+
+constexpr std::uint64_t kChunkBytes = 16 << 20;  // entries read per step when scanning the log
+
+NodeId read_member_file(const std::string& data_dir) {
+  std::ifstream in(data_dir + "/member");
+  unsigned long long id = 0;
+  if (!(in >> id)) return kNoNode;
+  return static_cast<NodeId>(id);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<NodeDirectory>> NodeDirectory::open(const std::string& data_dir) {
+  const std::string log_dir = data_dir + "/log";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(log_dir, ec)) {
+    return Status(ErrorCode::kInvalidArgument, data_dir + " is not a peer's data directory (it has no log/)");
+  }
+  auto identity = read_log_identity(log_dir);
+  if (!identity.is_ok()) return identity.status();
+  const std::optional<Engine> engine = engine_by_name(identity.value().engine);
+  if (!engine || *engine == Engine::kMemory) {
+    return Status(ErrorCode::kWrongOwner, log_dir + " holds a log of an unknown engine '" + identity.value().engine + "'");
+  }
+  std::unique_ptr<NodeDirectory> d(new NodeDirectory());
+  d->identity_ = identity.value();
+  d->member_id_ = read_member_file(data_dir);
+  if (d->member_id_ == kNoNode) d->member_id_ = d->identity_.node_id;
+  // The identity is what the directory claims to be; passing it back only checks that it is one whole record.
+  auto log = open_engine_log(*engine, LogOptions{log_dir, d->identity_.cluster_id, d->identity_.node_id});
+  if (!log.is_ok()) return log.status();
+  d->log_ = std::move(log).value();
+  auto store = SnapshotStore::open(data_dir + "/snapshots");
+  if (!store.is_ok()) return store.status();
+  d->snapshots_ = std::move(store).value();
+  return d;
+}
+
+Result<NodeDirectory::InEffect> NodeDirectory::configuration() const {
+  InEffect found;
+  found.configuration = log_->snapshot_meta().configuration;
+  found.index = log_->snapshot_meta().last_index;
+  found.from_snapshot = true;
+  if (std::optional<SnapshotFile> newest = snapshots_->latest(); newest && newest->meta.last_index > found.index) {
+    found.configuration = newest->meta.configuration;
+    found.index = newest->meta.last_index;
+  }
+  for (Index lo = log_->first_index(); lo <= log_->last_index();) {
+    auto entries = log_->read(lo, log_->last_index() + 1, kChunkBytes);
+    if (!entries.is_ok()) return entries.status();
+    for (const Entry& e : entries.value()) {
+      if (e.kind != EntryKind::kConfiguration || e.index < found.index) continue;
+      auto c = decode_configuration(e.payload);
+      if (!c.is_ok()) {
+        return Status(ErrorCode::kCorruption, "configuration entry " + std::to_string(e.index) +
+                                                  " does not decode: " + c.status().message());
+      }
+      found = InEffect{std::move(c).value(), e.index, false};
+    }
+    lo += entries.value().size();
+  }
+  return found;
+}
+
+Result<NodeDirectory::Verified> NodeDirectory::verify() const {
+  Verified v;
+  for (Index next = log_->first_index(); next <= log_->last_index();) {
+    auto entries = log_->read(next, log_->last_index() + 1, kChunkBytes);
+    if (!entries.is_ok()) return entries.status();
+    for (const Entry& e : entries.value()) {
+      if (e.index != next) {
+        return Status(ErrorCode::kCorruption, "the log returned entry " + std::to_string(e.index) + " where " +
+                                                  std::to_string(next) + " belongs");
+      }
+      ++next;
+      ++v.entries;
+    }
+  }
+  if (snapshots_->latest()) {
+    auto reader = snapshots_->open_latest();
+    if (!reader.is_ok()) return reader.status();
+    if (Status s = reader.value()->verify(); !s.is_ok()) return s;
+    v.snapshot_bytes = reader.value()->file_size();
+  }
+  return v;
+}
+
+Result<Index> NodeDirectory::force_new_cluster() {
+  auto now = configuration();
+  if (!now.is_ok()) return now.status();
+  const std::vector<MemberRecord> book = members_of(now.value().configuration);
+  const MemberRecord* self = find_by_id(book, member_id_);
+  if (self == nullptr) {
+    return Status(ErrorCode::kInvalidArgument, "member " + std::to_string(member_id_) +
+                                                   " is not in the address book of the configuration at index " +
+                                                   std::to_string(now.value().index) + ": " +
+                                                   now.value().configuration.to_string());
+  }
+  if (std::optional<SnapshotFile> newest = snapshots_->latest(); newest && newest->meta.last_index > log_->last_index()) {
+    // The peer crashed installing that snapshot; it finishes the install when it starts, which would discard an
+    // entry appended here.
+    return Status(ErrorCode::kInvalidArgument, "the newest snapshot (index " + std::to_string(newest->meta.last_index) +
+                                                   ") lies beyond the log; start the peer once so it finishes "
+                                                   "installing it, stop it, then repair");
+  }
+  MemberRecord alone = *self;
+  alone.promote = false;
+  Configuration c;
+  c.voters = {member_id_};
+  c.metadata = encode_members({alone});
+
+  const HardState hs = log_->hard_state();
+  const Index last = log_->last_index();
+  Result<Term> last_term = log_->term_at(last);
+  if (!last_term.is_ok()) return last_term.status();
+  const Term term = std::max(hs.term, last_term.value());
+  LogWrite w;
+  w.entries = {Entry{last + 1, term, EntryKind::kConfiguration, encode_configuration(c)}};
+  // The vote stays if the term does (a vote once cast in a term never changes); the whole log is now committed.
+  w.hard_state = HardState{term, term == hs.term ? hs.voted_for : kNoNode, last + 1};
+  if (Status s = log_->write(w); !s.is_ok()) return s;
+  return last + 1;
+}
+
+}  // namespace raftkit
