@@ -51,11 +51,8 @@ double peak_rss_mb() {
   return 0;
 }
 
-// args: engine (0 memory, 1 rocksdb), clients, value bytes
-void BM_ClusterWrites(benchmark::State& state) {
-  const Engine engine = state.range(0) == 0 ? Engine::kMemory : Engine::kRocksDb;
-  const int clients = static_cast<int>(state.range(1));
-  const std::string value(static_cast<std::size_t>(state.range(2)), 'v');
+void run_cluster(benchmark::State& state, Engine engine, int clients, std::size_t value_bytes, bool histograms) {
+  const std::string value(value_bytes, 'v');
   const char* base = std::getenv("RAFTKIT_BENCH_DIR");
   const auto dir = std::filesystem::path(base ? base : "/tmp") / ("raftkit-cluster-bench-" + std::to_string(::getpid()));
   std::vector<PeerAddress> members;
@@ -67,6 +64,7 @@ void BM_ClusterWrites(benchmark::State& state) {
     o.data_dir = (dir / m.name).string();
     o.engine = engine;
     o.members = members;
+    o.latency_histograms = histograms;
     peers.push_back(std::move(Peer::start(o, std::make_unique<CountingMachine>())).value());
   }
   Peer* leader = nullptr;
@@ -113,10 +111,46 @@ void BM_ClusterWrites(benchmark::State& state) {
   state.counters["p50_us"] = pct(0.50);
   state.counters["p99_us"] = pct(0.99);
   state.counters["peak_rss_mb"] = peak_rss_mb();
+  if (histograms && writes > 0) {
+    // Durable writes on all three peers per client write (counted by the histograms, so only when they are on).
+    std::uint64_t durable_writes = 0;
+    for (auto& p : peers) durable_writes += p->metrics().durable_write_seconds.count;
+    state.counters["durable_writes_per_write"] = static_cast<double>(durable_writes) / static_cast<double>(writes);
+  }
   for (auto& p : peers) p->stop();
   peers.clear();
   std::filesystem::remove_all(dir);
 }
+
+// args: engine (0 memory, 1 rocksdb), clients, value bytes
+void BM_ClusterWrites(benchmark::State& state) {
+  run_cluster(state, state.range(0) == 0 ? Engine::kMemory : Engine::kRocksDb, static_cast<int>(state.range(1)),
+              static_cast<std::size_t>(state.range(2)), true);
+}
+
+// What the latency histograms cost: the same cluster with them on (1) and off (0), in memory so that no fsync hides
+// the difference, 16 clients, 128-byte values. scripts/bench-metrics.sh runs it interleaved and repeated.
+void BM_MetricsCost(benchmark::State& state) {
+  run_cluster(state, Engine::kMemory, 16, 128, state.range(0) == 1);
+}
+
+BENCHMARK(BM_MetricsCost)->Arg(0)->Arg(1)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
+
+// The histograms' work for one durable write, exactly as the peer does it (two clock reads, a latency and a batch
+// size observed): what BM_MetricsCost cannot resolve below its run-to-run noise, measured directly.
+void BM_HistogramsPerDurableWrite(benchmark::State& state) {
+  Histogram latency(Histogram::latency_bounds());
+  Histogram batch(Histogram::size_bounds(12));
+  std::uint64_t entries = 1;
+  for (auto _ : state) {
+    const auto started = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(entries);
+    latency.observe(std::chrono::steady_clock::now() - started);
+    batch.observe(static_cast<double>(entries));
+    entries = entries % 64 + 1;
+  }
+}
+BENCHMARK(BM_HistogramsPerDurableWrite);
 
 BENCHMARK(BM_ClusterWrites)
     ->ArgsProduct({{0, 1}, {1, 16, 64}, {128, 4096}})

@@ -283,7 +283,9 @@ void RaftPeer::read(std::string query, Completion done) {
       answer->answer(s.code() == ErrorCode::kNotLeader ? not_leader_status() : s);
       return;
     }
-    pending_reads_.emplace(ctx, PendingRead{std::move(query), std::move(*answer), std::chrono::steady_clock::now()});
+    pending_reads_.emplace(ctx, PendingRead{std::move(query), std::move(*answer),
+                                            options_.latency_histograms ? std::chrono::steady_clock::now()
+                                                                        : std::chrono::steady_clock::time_point()});
   });
 }
 
@@ -442,10 +444,13 @@ void RaftPeer::handle_ready() {
   w.entries = std::move(rd.entries);  // lent to the write, not copied: advance() needs them back
   w.hard_state = rd.hard_state;
   if (!w.empty()) {
-    const auto started = std::chrono::steady_clock::now();
+    const bool timed = options_.latency_histograms;
+    const auto started = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     if (Status s = log_->write(w); !s.is_ok()) return fail("durable log failed: " + s.to_string());
-    durable_write_seconds_.observe(std::chrono::steady_clock::now() - started);
-    if (!w.entries.empty()) append_batch_entries_.observe(static_cast<double>(w.entries.size()));
+    if (timed) {
+      durable_write_seconds_.observe(std::chrono::steady_clock::now() - started);
+      if (!w.entries.empty()) append_batch_entries_.observe(static_cast<double>(w.entries.size()));
+    }
   }
   rd.entries = std::move(w.entries);
   // Votes and acknowledgements assert what is now durable.
@@ -474,7 +479,7 @@ void RaftPeer::handle_ready() {
   for (const ReadState& rs : rd.read_states) {
     auto it = pending_reads_.find(rs.context);
     if (it == pending_reads_.end()) continue;
-    read_index_seconds_.observe(std::chrono::steady_clock::now() - it->second.started);
+    if (options_.latency_histograms) read_index_seconds_.observe(std::chrono::steady_clock::now() - it->second.started);
     ApplyItem item;
     item.kind = ApplyItem::Kind::kRead;
     item.read_index = rs.index;

@@ -91,6 +91,10 @@ struct PeerOptions {
   // consensus/raft.h): faster, but linearizable only while no peer's timers run faster than the leader's by more
   // than a tick per election timeout — a clock assumption ReadIndex, the default, does not make.
   bool lease_reads = false;
+  // Records the latency and batch-size histograms of metrics(): two clock reads per durable write and per read, and
+  // a few relaxed atomic adds. Off only to measure what they cost (scripts/bench-metrics.sh); counters and gauges
+  // are kept either way.
+  bool latency_histograms = true;
   // FOR TESTS ONLY — breaks linearizability on purpose: read() answers from this peer's state at once, on any
   // peer, without ReadIndex. The Jepsen-style harness runs a server with it to prove its checks catch stale reads.
   bool unsafe_local_reads = false;

@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build --target raftkit_cluster_bench
 mkdir -p docs/bench
-./build/bench/raftkit_cluster_bench --benchmark_out=docs/bench/cluster.json --benchmark_out_format=json
+./build/bench/raftkit_cluster_bench --benchmark_filter=BM_ClusterWrites --benchmark_out=docs/bench/cluster.json --benchmark_out_format=json
 python3 scripts/cluster_report.py docs/bench/cluster.json docs/bench/cluster.md

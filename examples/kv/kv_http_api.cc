@@ -197,10 +197,12 @@ void KvHttpApi::handle(HttpRequest&& req, const HttpCaller& caller, HttpRespond 
     // The cluster page, served by one member, asks every member directly: these read-only answers go to any origin
     // (a browser still needs a token to read them when tokens are required: Authorization is never implied).
     if (req.method() == http::verb::options) return respond(cors_preflight(o));
-    respond = [respond = std::move(respond)](HttpResponse res) {
-      res.set(http::field::access_control_allow_origin, "*");
-      respond(std::move(res));
-    };
+    if (get) {
+      respond = [respond = std::move(respond)](HttpResponse res) {
+        res.set(http::field::access_control_allow_origin, "*");
+        respond(std::move(res));
+      };
+    }
   }
   if (path == "/" || path == "/index.html") return get ? respond(cluster_page(o)) : respond(not_allowed(o, "GET"));
   if (std::optional<HttpResponse> refused = refuse_unauthorized(req, caller, path)) return respond(std::move(*refused));

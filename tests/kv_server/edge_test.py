@@ -23,7 +23,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from ports import free_port  # noqa: E402
 import kv_processes  # noqa: E402
-from kv_processes import Cluster, Server, jrequest, request, wait_until  # noqa: E402
+from kv_processes import Cluster, Server, Writer, jrequest, request, wait_until  # noqa: E402
 
 BUILD = None
 SERVER = None
@@ -611,44 +611,10 @@ class RollingRestartTests(unittest.TestCase):
             leader = cluster.leader()
             status, _, j = jrequest(cluster.http[leader], "GET", "/status")
             first_term = j["term"]
-            stats = {"writes": 0, "failures": [], "worst": 0, "error": None}
-            stop = [False]
-
-            def write_all():
-                port = cluster.http[leader]
-                ports = list(cluster.http.values())
-                i = 0
-                try:
-                    while not stop[0]:
-                        failed = 0
-                        while True:  # one write: redirects are followed; anything else is a failure, then a retry
-                            try:
-                                code, headers, answer = jrequest(port, "PUT", "/kv/rr%d" % i, {"value": str(i)})
-                            except (OSError, http.client.HTTPException) as e:
-                                code, headers, answer = 0, {}, repr(e)
-                            if code == 200:
-                                break
-                            if code in (421, 307):
-                                port = int(headers["Location"].split("/")[2].rsplit(":", 1)[1])
-                                continue
-                            failed += 1
-                            stats["failures"].append((i, port, code, answer))
-                            if failed > 5:
-                                raise AssertionError("write %d failed %d times: %s" % (i, failed, stats["failures"]))
-                            if code == 0:  # that server is down: ask another
-                                port = ports[(ports.index(port) + 1) % len(ports)]
-                            time.sleep(float(headers.get("Retry-After", "0.05")))  # as the server asks
-                        stats["worst"] = max(stats["worst"], failed)
-                        stats["writes"] = i = i + 1
-                except Exception as e:  # noqa: BLE001 - reported by the test thread
-                    stats["error"] = repr(e)
-
-            writer = threading.Thread(target=write_all)
-            writer.start()
+            writer = Writer(cluster.http.values(), cluster.http[leader], prefix="rr").start()
             handovers = 0
             for name in sorted(cluster.servers):
-                before = stats["writes"]
-                self.assertTrue(wait_until(lambda: stats["writes"] >= before + 20 or stats["error"], timeout=60))
+                self.assertTrue(writer.wrote_more(20))
                 server = cluster.servers[name]
                 was_leader = cluster.leader() == name
                 server.proc.terminate()
@@ -664,29 +630,26 @@ class RollingRestartTests(unittest.TestCase):
                 commit = jrequest(cluster.http[cluster.leader()], "GET", "/status")[2]["commit"]
                 self.assertTrue(wait_until(lambda: jrequest(port, "GET", "/status")[2]["applied"] >= commit,
                                            timeout=60), name)
-            before = stats["writes"]
-            self.assertTrue(wait_until(lambda: stats["writes"] >= before + 20 or stats["error"], timeout=60))
-            stop[0] = True
-            writer.join(60)
-            self.assertIsNone(stats["error"])
+            self.assertTrue(writer.wrote_more(20))
+            writer.stop()
+            self.assertIsNone(writer.error)
             self.assertGreater(handovers, 0)
             # Every acknowledged write is there, on the leader and, once applied, in every replica's state.
             leader = cluster.leader()
-            for i in range(0, stats["writes"], max(1, stats["writes"] // 50)):
+            for i in range(0, writer.writes, max(1, writer.writes // 50)):
                 status, _, j = jrequest(cluster.http[leader], "GET", "/kv/rr%d" % i)
                 self.assertEqual((status, j.get("value")), (200, str(i)), i)
             term = jrequest(cluster.http[leader], "GET", "/status")[2]["term"]
             # Each handover is one election; any other (a heartbeat late under the test machine's load) costs its own
             # retries, which are not the restart's: the bound holds when there was none.
             if term - first_term == handovers:
-                self.assertLessEqual(stats["worst"], 1, "writes failed more than once: %s" % stats["failures"])
+                self.assertLessEqual(writer.worst, 1, "writes failed more than once: %s" % writer.failures)
             else:
                 print("note: %d election(s) beyond the %d handovers; failures: %s" %
-                      (term - first_term - handovers, handovers, stats["failures"]), file=sys.stderr)
+                      (term - first_term - handovers, handovers, writer.failures), file=sys.stderr)
         finally:
             if writer is not None:
-                stop[0] = True
-                writer.join(60)
+                writer.stop()
             cluster.stop()
             if sys.exc_info()[0] is None:
                 shutil.rmtree(work, ignore_errors=True)

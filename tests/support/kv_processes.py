@@ -5,6 +5,7 @@ import http.client
 import json
 import os
 import subprocess
+import threading
 import time
 
 from ports import free_port
@@ -112,3 +113,60 @@ class Cluster:
     def stop(self):
         for s in self.servers.values():
             s.stop()
+
+
+class Writer:
+    """A careful client writing /kv/PREFIX<i> = "<i>" for i = 0, 1, ... on its own thread: follows 421 and 307
+    redirects, waits as Retry-After asks, and asks another member when one does not answer. Records every failed
+    attempt and the most any one write needed (worst); error is set if a write failed more than five times."""
+
+    def __init__(self, ports, port, prefix="w"):
+        self.ports = list(ports)
+        self.port = port
+        self.prefix = prefix
+        self.writes = 0
+        self.failures = []
+        self.worst = 0
+        self.error = None
+        self.stopping = False
+        self.thread = threading.Thread(target=self.run)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.stopping = True
+        self.thread.join(60)
+
+    def wrote_more(self, count, timeout=60):
+        before = self.writes
+        return wait_until(lambda: self.writes >= before + count or self.error, timeout=timeout)
+
+    def run(self):
+        i = 0
+        try:
+            while not self.stopping:
+                failed = 0
+                while True:
+                    try:
+                        code, headers, answer = jrequest(self.port, "PUT", "/kv/%s%d" % (self.prefix, i),
+                                                         {"value": str(i)})
+                    except (OSError, http.client.HTTPException) as e:
+                        code, headers, answer = 0, {}, repr(e)
+                    if code == 200:
+                        break
+                    if code in (421, 307):
+                        self.port = int(headers["Location"].split("/")[2].rsplit(":", 1)[1])
+                        continue
+                    failed += 1
+                    self.failures.append((i, self.port, code, answer))
+                    if failed > 5:
+                        raise AssertionError("write %d failed %d times: %s" % (i, failed, self.failures))
+                    if code == 0:  # that server is down: ask another
+                        self.port = self.ports[(self.ports.index(self.port) + 1) % len(self.ports)]
+                    time.sleep(float(headers.get("Retry-After", "0.05")))
+                self.worst = max(self.worst, failed)
+                self.writes = i = i + 1
+        except Exception as e:  # noqa: BLE001 - reported by the test thread
+            self.error = repr(e)
