@@ -41,9 +41,9 @@ Result<std::unique_ptr<NodeDirectory>> NodeDirectory::open(const std::string& da
   auto log = open_engine_log(*engine, LogOptions{log_dir, d->identity_.cluster_id, d->identity_.node_id});
   if (!log.is_ok()) return log.status();
   d->log_ = std::move(log).value();
-  auto store = SnapshotStore::open(data_dir + "/snapshots");
-  if (!store.is_ok()) return store.status();
-  d->snapshots_ = std::move(store).value();
+  auto newest = find_latest_snapshot(data_dir + "/snapshots");
+  if (!newest.is_ok()) return newest.status();
+  d->newest_snapshot_ = newest.value();
   return d;
 }
 
@@ -52,9 +52,9 @@ Result<NodeDirectory::InEffect> NodeDirectory::configuration() const {
   found.configuration = log_->snapshot_meta().configuration;
   found.index = log_->snapshot_meta().last_index;
   found.from_snapshot = true;
-  if (std::optional<SnapshotFile> newest = snapshots_->latest(); newest && newest->meta.last_index > found.index) {
-    found.configuration = newest->meta.configuration;
-    found.index = newest->meta.last_index;
+  if (newest_snapshot_ && newest_snapshot_->meta.last_index > found.index) {
+    found.configuration = newest_snapshot_->meta.configuration;
+    found.index = newest_snapshot_->meta.last_index;
   }
   for (Index lo = log_->first_index(); lo <= log_->last_index();) {
     auto entries = log_->read(lo, log_->last_index() + 1, kChunkBytes);
@@ -87,8 +87,8 @@ Result<NodeDirectory::Verified> NodeDirectory::verify() const {
       ++v.entries;
     }
   }
-  if (snapshots_->latest()) {
-    auto reader = snapshots_->open_latest();
+  if (newest_snapshot_) {
+    auto reader = SnapshotReader::open(newest_snapshot_->path);
     if (!reader.is_ok()) return reader.status();
     if (Status s = reader.value()->verify(); !s.is_ok()) return s;
     v.snapshot_bytes = reader.value()->file_size();
@@ -107,12 +107,18 @@ Result<Index> NodeDirectory::force_new_cluster() {
                                                    std::to_string(now.value().index) + ": " +
                                                    now.value().configuration.to_string());
   }
-  if (std::optional<SnapshotFile> newest = snapshots_->latest(); newest && newest->meta.last_index > log_->last_index()) {
-    // The peer crashed installing that snapshot; it finishes the install when it starts, which would discard an
-    // entry appended here.
-    return Status(ErrorCode::kInvalidArgument, "the newest snapshot (index " + std::to_string(newest->meta.last_index) +
-                                                   ") lies beyond the log; start the peer once so it finishes "
-                                                   "installing it, stop it, then repair");
+  if (newest_snapshot_) {
+    // The peer crashed installing a snapshot from its leader if the log has not been compacted to it and does not
+    // hold its last entry: it finishes the install when it starts (RaftPeer::boot), discarding the log after it,
+    // and with it an entry appended here.
+    const SnapshotMeta& meta = newest_snapshot_->meta;
+    Result<Term> t = log_->term_at(meta.last_index);
+    if (log_->snapshot_meta().last_index < meta.last_index && (!t.is_ok() || t.value() != meta.last_term)) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "the newest snapshot (index " + std::to_string(meta.last_index) + ", term " +
+                        std::to_string(meta.last_term) + ") is not installed in the log yet; start the peer once so "
+                        "it finishes installing it, stop it, then repair");
+    }
   }
   MemberRecord alone = *self;
   alone.promote = false;

@@ -9,20 +9,26 @@
 //
 // CONTRACT
 //   * Opening takes the log's lock: a running peer's directory is refused (kLocked), so the tool never races a
-//     peer. Opening runs the same recovery the peer runs when it starts (a torn tail is trimmed and reported in
-//     recovery_report(); anything else damaged fails the open with kCorruption) and nothing more.
-//   * Inspection (configuration(), verify(), the log's reads) changes nothing.
+//     peer. Opening the log runs the engine's start-up recovery, as the peer itself would on its next start (a torn
+//     tail is trimmed and reported in recovery_report(); anything else damaged fails the open with kCorruption;
+//     RocksDB may rewrite its own manifest). The snapshot directory is only read: unlike the peer's snapshot store,
+//     this leaves temporary files and older snapshots in place, so a damaged newest snapshot can be examined.
+//   * Inspection (configuration(), verify(), the log's reads) changes nothing beyond that recovery.
 //   * force_new_cluster() is the only writer. It never removes an entry: it appends one configuration entry naming
 //     this peer as the only voter (its address kept, every other member dropped) in one durable write that also
 //     commits the whole log, as etcd's --force-new-cluster and dragonboat's repair tool do. Started again, the peer
 //     elects itself and serves every entry it held; new members join it as into any cluster.
-//     What it cannot give back: entries that were committed on the lost members only. Repair the survivor with the
-//     highest last index (show each one first). Entries the survivor held but the old cluster never committed
-//     become committed. The lost members must never start again on their old data: wipe them, then join afresh.
+//     What it cannot give back: entries that were committed on the lost members only. Repair the survivor whose log
+//     is most up to date by Raft's rule (the highest last term, then the highest last index; show each one first).
+//     Entries the survivor held but the old cluster never committed become committed. The lost members must never
+//     start again on their old data: wipe them, then join afresh.
+//     Refused (kInvalidArgument) while the newest snapshot is one the peer has not finished installing (the peer
+//     would finish it at start, discarding the entry appended here): start the peer once, stop it, then repair.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "adapters/common/log_directory.h"
@@ -39,7 +45,8 @@ class NodeDirectory {
   // The member id in the `member` file, else the one the log's identity records (kNoNode if neither does).
   NodeId member_id() const { return member_id_; }
   const DurableLog& log() const { return *log_; }
-  const SnapshotStore& snapshots() const { return *snapshots_; }
+  // The newest snapshot in snapshots/ (its header checked), if any.
+  const std::optional<SnapshotFile>& newest_snapshot() const { return newest_snapshot_; }
 
   // The configuration in effect: the last configuration entry in the log (Raft applies one when appended), else
   // the newest snapshot's (the log's own compaction point, or a snapshot installed beyond it).
@@ -66,7 +73,7 @@ class NodeDirectory {
   LogIdentity identity_;
   NodeId member_id_ = kNoNode;
   std::unique_ptr<DurableLog> log_;
-  std::unique_ptr<SnapshotStore> snapshots_;
+  std::optional<SnapshotFile> newest_snapshot_;
 };
 
 }  // namespace raftkit

@@ -112,12 +112,13 @@ int show(NodeDirectory& d, const std::string& data_dir) {
         {"trimmed_entries", log.recovery_report().trimmed_entries},
         {"detail", log.recovery_report().detail}}},
   };
-  if (std::optional<SnapshotFile> s = d.snapshots().latest()) {
+  if (const std::optional<SnapshotFile>& s = d.newest_snapshot()) {
     out["snapshot"] = {{"file", s->path}, {"index", s->meta.last_index}, {"term", s->meta.last_term}, {"bytes", s->size}};
   } else {
     out["snapshot"] = nullptr;
   }
-  std::cout << out.dump(2) << "\n";
+  // Names and info come from join requests: bytes that are not UTF-8 are shown replaced, never a failure.
+  std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
   return 0;
 }
 
@@ -129,7 +130,7 @@ int verify(NodeDirectory& d) {
               static_cast<unsigned long long>(d.log().first_index()),
               static_cast<unsigned long long>(d.log().last_index()));
   if (v.value().snapshot_bytes > 0) {
-    std::printf(", snapshot at %llu (%llu bytes)", static_cast<unsigned long long>(d.snapshots().latest()->meta.last_index),
+    std::printf(", snapshot at %llu (%llu bytes)", static_cast<unsigned long long>(d.newest_snapshot()->meta.last_index),
                 static_cast<unsigned long long>(v.value().snapshot_bytes));
   }
   std::printf("\n");
@@ -143,7 +144,9 @@ int dump(NodeDirectory& d, Index from, Index to) {
   for (Index next = from; next <= to;) {
     auto entries = log.read(next, to + 1, 16 << 20);
     if (!entries.is_ok()) return fail(entries.status());
-    for (const Entry& e : entries.value()) std::cout << entry_json(e).dump() << "\n";
+    for (const Entry& e : entries.value()) {
+      std::cout << entry_json(e).dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+    }
     next += entries.value().size();
   }
   return 0;
@@ -155,7 +158,8 @@ int force_new_cluster(NodeDirectory& d, bool confirmed) {
   if (!confirmed) {
     std::fprintf(stderr,
                  "raftkit-admin: this makes member %llu the only voter of cluster '%s' (now %s) and commits its whole "
-                 "log (last index %llu). Run it on the survivor with the highest last index, only after the others "
+                 "log (last index %llu). Run it on the survivor whose log is most up to date (highest last term, then "
+                 "last index), only after the others "
                  "are lost for good; never start them again on their old data. Add --yes to go ahead.\n",
                  static_cast<unsigned long long>(d.member_id()), d.identity().cluster_id.c_str(),
                  in_effect.value().configuration.to_string().c_str(),

@@ -40,7 +40,10 @@ def median(state, column):
 off, on = median(0, 0), median(1, 0)
 spread = max(statistics.pstdev(r[0] for r in runs[s]) / median(s, 0) for s in (0, 1))
 ns = statistics.median(per_write_ns)
-durable_per_write = max(r[3] for r in runs[1])
+counted = [r[3] for r in runs[1] if r[3] is not None]
+if not counted:
+    sys.exit("metrics_report: no run with the histograms on made a write")
+durable_per_write = max(counted)
 cpu_share = ns * 1e-9 * durable_per_write * on / os.cpu_count()
 latency_share = 2 * ns * 1e-3 / median(1, 1)
 bound = max(cpu_share, latency_share)

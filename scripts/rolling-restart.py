@@ -7,7 +7,8 @@ behind.
     rolling-restart.py --members HOST:PORT,HOST:PORT,... --restart COMMAND [--timeout SECONDS]
                        [--https [--cacert FILE]]
 
---members are the members' HTTP addresses. COMMAND is run by the shell once per member with RAFTKIT_MEMBER (its
+--members are the members' HTTP addresses. Before each restart every member must be healthy and caught up (so
+taking one down never leaves the cluster short of a quorum it had). COMMAND is run by the shell once per member with RAFTKIT_MEMBER (its
 name) and RAFTKIT_MEMBER_HTTP (its HTTP address) in the environment, and must return once the member has been told
 to restart, e.g.
     --restart 'ssh "${RAFTKIT_MEMBER_HTTP%:*}" sudo systemctl restart kv-server'
@@ -87,8 +88,28 @@ def wait_for(what, predicate, timeout):
     raise TimeoutError("timed out after %.0f s waiting until %s" % (timeout, what))
 
 
+def everyone_caught_up(cluster):
+    """True when every member answers /health with 200 and has applied what the leader has committed: only then may
+    one of them go down without leaving the cluster a member short of what it had."""
+    leader = cluster.leader()
+    if leader is None or leader[1] is None:
+        return False
+    led = cluster.status(leader[1])
+    if led is None:
+        return False
+    for a in cluster.members:
+        s = cluster.status(a)
+        if s is None or not cluster.healthy(a) or s["applied"] < led["commit"]:
+            return False
+    return True
+
+
 def restart_member(cluster, address, command, timeout):
-    name = cluster.status(address)["name"]
+    status = cluster.status(address)
+    if status is None:
+        raise RuntimeError("%s does not answer /status" % address)
+    name = status["name"]
+    wait_for("every member is healthy and caught up", lambda: everyone_caught_up(cluster), timeout)
     leader = wait_for("the cluster agrees on a leader", cluster.leader, timeout)
     if leader[0] == name:
         print("rolling-restart: %s leads; handing leadership over" % name, flush=True)
@@ -99,17 +120,8 @@ def restart_member(cluster, address, command, timeout):
     print("rolling-restart: restarting %s (%s)" % (name, address), flush=True)
     env = dict(os.environ, RAFTKIT_MEMBER=name, RAFTKIT_MEMBER_HTTP=address)
     subprocess.run(command, shell=True, check=True, env=env, timeout=timeout)
-    wait_for("%s answers /health" % name, lambda: cluster.healthy(address), timeout)
-
-    def caught_up():
-        leader = cluster.leader()
-        if leader is None or leader[1] is None:
-            return False
-        led = cluster.status(leader[1])
-        mine = cluster.status(address)
-        return led is not None and mine is not None and mine["applied"] >= led["commit"]
-
-    wait_for("%s has applied what the leader committed" % name, caught_up, timeout)
+    wait_for("%s is healthy and has applied what the leader committed" % name,
+             lambda: everyone_caught_up(cluster), timeout)
     print("rolling-restart: %s is back and caught up" % name, flush=True)
 
 

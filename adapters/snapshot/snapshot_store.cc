@@ -70,6 +70,42 @@ bool parse_name(const std::string& name, const std::string& prefix, const std::s
   return true;
 }
 
+// What a store's directory holds: its snapshots by index (term, file name), and temporary files of local snapshots
+// that never committed.
+struct SnapshotListing {
+  std::map<Index, std::pair<Term, std::string>> snapshots;
+  std::vector<std::string> leftovers;
+};
+
+Status list_snapshots(const std::string& dir, SnapshotListing& out) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return io_error("cannot list", dir);
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    Index index = 0;
+    Term term = 0;
+    if (parse_name(name, "snapshot", ".snap", index, term)) {
+      out.snapshots[index] = {term, name};
+    } else if (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) {
+      out.leftovers.push_back(name);
+    }
+  }
+  ::closedir(d);
+  return Status::ok();
+}
+
+// The newest snapshot of a non-empty listing, its header checked against its name.
+Result<SnapshotFile> check_newest(const std::string& dir, const SnapshotListing& listing) {
+  auto newest = std::prev(listing.snapshots.end());
+  const std::string file = dir + "/" + newest->second.second;
+  auto reader = SnapshotReader::open(file);
+  if (!reader.is_ok()) return reader.status();
+  if (reader.value()->meta().last_index != newest->first || reader.value()->meta().last_term != newest->second.first) {
+    return Status(ErrorCode::kCorruption, "snapshot " + newest->second.second + " holds another snapshot's header");
+  }
+  return SnapshotFile{reader.value()->meta(), file, reader.value()->file_size()};
+}
+
 bool pread_all(int fd, char* buf, std::size_t n, std::uint64_t offset) {
   while (n > 0) {
     const ssize_t r = ::pread(fd, buf, n, static_cast<off_t>(offset));
@@ -414,31 +450,16 @@ class FileIncoming final : public IncomingSnapshot {
 };
 
 Status FileStore::scan() {
-  DIR* d = ::opendir(dir_.c_str());
-  if (d == nullptr) return io_error("cannot list", dir_);
-  std::map<Index, std::pair<Term, std::string>> snapshots;
-  std::vector<std::string> leftovers;
-  while (dirent* e = ::readdir(d)) {
-    const std::string name = e->d_name;
-    Index index = 0;
-    Term term = 0;
-    if (parse_name(name, "snapshot", ".snap", index, term)) {
-      snapshots[index] = {term, name};
-    } else if (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) {
-      leftovers.push_back(name);
-    }
+  SnapshotListing listing;
+  if (Status s = list_snapshots(dir_, listing); !s.is_ok()) return s;
+  for (const std::string& name : listing.leftovers) ::unlink(path(name).c_str());
+  if (listing.snapshots.empty()) return Status::ok();
+  Result<SnapshotFile> newest = check_newest(dir_, listing);
+  if (!newest.is_ok()) return newest.status();
+  latest_ = newest.value();
+  for (const auto& [index, named] : listing.snapshots) {
+    if (index != latest_->meta.last_index) ::unlink(path(named.second).c_str());
   }
-  ::closedir(d);
-  for (const std::string& name : leftovers) ::unlink(path(name).c_str());
-  if (snapshots.empty()) return Status::ok();
-  auto newest = std::prev(snapshots.end());
-  auto reader = SnapshotReader::open(path(newest->second.second));
-  if (!reader.is_ok()) return reader.status();
-  if (reader.value()->meta().last_index != newest->first || reader.value()->meta().last_term != newest->second.first) {
-    return Status(ErrorCode::kCorruption, "snapshot " + newest->second.second + " holds another snapshot's header");
-  }
-  latest_ = SnapshotFile{reader.value()->meta(), path(newest->second.second), reader.value()->file_size()};
-  for (auto it = snapshots.begin(); it != newest; ++it) ::unlink(path(it->second.second).c_str());
   return Status::ok();
 }
 
@@ -528,6 +549,17 @@ Result<std::unique_ptr<SnapshotStore>> SnapshotStore::open(const std::string& di
   auto store = std::make_unique<FileStore>(directory);
   if (Status s = store->scan(); !s.is_ok()) return s;
   return std::unique_ptr<SnapshotStore>(std::move(store));
+}
+
+Result<std::optional<SnapshotFile>> find_latest_snapshot(const std::string& directory) {
+  struct stat st {};
+  if (::stat(directory.c_str(), &st) != 0 && errno == ENOENT) return std::optional<SnapshotFile>();
+  SnapshotListing listing;
+  if (Status s = list_snapshots(directory, listing); !s.is_ok()) return s;
+  if (listing.snapshots.empty()) return std::optional<SnapshotFile>();
+  Result<SnapshotFile> newest = check_newest(directory, listing);
+  if (!newest.is_ok()) return newest.status();
+  return std::optional<SnapshotFile>(newest.value());
 }
 
 }  // namespace raftkit

@@ -81,6 +81,10 @@ class IncomingSnapshot {
   virtual Status finish() = 0;
 };
 
+// The newest snapshot in a store's directory (its header checked), found without changing anything: for tools that
+// inspect a stopped peer. Empty if there is none, or no directory.
+Result<std::optional<SnapshotFile>> find_latest_snapshot(const std::string& directory);
+
 class SnapshotStore {
  public:
   // Opens (creating it durably) the directory. Temporary files of local snapshots that never committed are

@@ -44,24 +44,25 @@ bool is_monitoring(std::string_view path) {
   return path == "/status" || path == "/health" || path == "/metrics" || path == "/members" || path == "/leader";
 }
 
-HttpResponse cors_preflight(const Origin& o) {
+// A browser's question before a cross-origin GET with a token: allowed for a member's page only.
+HttpResponse cors_preflight(const Origin& o, const std::string& page) {
   HttpResponse res{http::status::no_content, o.version};
-  res.set(http::field::access_control_allow_origin, "*");
+  res.set(http::field::vary, "Origin");
+  if (page.empty()) return res;
+  res.set(http::field::access_control_allow_origin, page);
   res.set(http::field::access_control_allow_methods, "GET");
   res.set(http::field::access_control_allow_headers, "Authorization");
   res.set(http::field::access_control_max_age, "600");
   return res;
 }
 
-// Static and self-contained: it may fetch from any member (connect-src) and nothing else.
+// Static and self-contained: its one script runs (by its hash), it may fetch from members, and nothing else.
 HttpResponse cluster_page(const Origin& o) {
   HttpResponse res{http::status::ok, o.version};
   res.set(http::field::content_type, "text/html; charset=utf-8");
   res.set(http::field::cache_control, "no-cache");
   res.set("X-Content-Type-Options", "nosniff");
-  res.set("Content-Security-Policy",
-          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src http: https:; "
-          "frame-ancestors 'none'");
+  res.set("Content-Security-Policy", std::string(cluster_page_csp()));
   res.body() = std::string(cluster_page_html());
   return res;
 }
@@ -194,12 +195,14 @@ void KvHttpApi::handle(HttpRequest&& req, const HttpCaller& caller, HttpRespond 
   const std::string_view path = target.substr(0, target.find('?'));
   const auto get = req.method() == http::verb::get;
   if (is_monitoring(path)) {
-    // The cluster page, served by one member, asks every member directly: these read-only answers go to any origin
-    // (a browser still needs a token to read them when tokens are required: Authorization is never implied).
-    if (req.method() == http::verb::options) return respond(cors_preflight(o));
+    // The cluster page, served by one member, asks every member directly: pages of members may read these
+    // read-only answers (a browser still needs a token to read them when tokens are required); no other site may.
+    const std::string page = member_page_origin(req);
+    if (req.method() == http::verb::options) return respond(cors_preflight(o, page));
     if (get) {
-      respond = [respond = std::move(respond)](HttpResponse res) {
-        res.set(http::field::access_control_allow_origin, "*");
+      respond = [respond = std::move(respond), page](HttpResponse res) {
+        if (!page.empty()) res.set(http::field::access_control_allow_origin, page);
+        res.set(http::field::vary, "Origin");
         respond(std::move(res));
       };
     }
@@ -533,6 +536,23 @@ void KvHttpApi::admin_loop() {
     } catch (...) {
     }
   }
+}
+
+std::string KvHttpApi::member_page_origin(const HttpRequest& req) const {
+  const auto header = req[http::field::origin];
+  const std::string_view origin(header.data(), header.size());
+  std::string_view host;
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (origin.substr(0, scheme.size()) == scheme) host = origin.substr(scheme.size());
+  }
+  if (host.empty()) return "";
+  for (const MemberInfo& m : peer_.members()) {
+    if (!m.info.empty() && m.info == host) return std::string(origin);
+  }
+  for (const KvMember& m : members_) {
+    if (m.http == host) return std::string(origin);
+  }
+  return "";
 }
 
 std::string KvHttpApi::http_of(const std::string& name) const {

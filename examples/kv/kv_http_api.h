@@ -93,6 +93,9 @@ class KvHttpApi {
   // Answers a peer refusal: 421 (with Location) for another leader, 429 when overloaded, 503 otherwise.
   HttpResponse failure(const Origin& o, const Status& s) const;
   std::string http_of(const std::string& name) const;
+  // The request's Origin if it is a page served by a member (http:// or https:// and a member's HTTP address), to
+  // be allowed to read this server's monitoring answers; empty otherwise.
+  std::string member_page_origin(const HttpRequest& req) const;
   // Runs `wait` on the administrative thread; false if its queue is full.
   bool admin(std::function<void()> wait);
   void admin_loop();

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 
+#include "adapters/snapshot/snapshot_store.h"
 #include "runtime/command_codec.h"
 #include "runtime/engine_log.h"
 #include "runtime/membership.h"
@@ -135,6 +136,29 @@ TEST_CASE("admin: refusals change nothing", "[admin]") {
     CHECK(index.status().code() == ErrorCode::kInvalidArgument);
     CHECK(d.value()->log().last_index() == 11);
     CHECK(d.value()->log().hard_state() == HardState{3, 1, 8});
+  }
+  SECTION("a snapshot from the leader not yet installed in the log") {
+    const std::string data = dir.path() + "/node";
+    write_node(data, Engine::kRocksDb, 2);
+    {
+      auto store = SnapshotStore::open(data + "/snapshots");
+      REQUIRE(store.is_ok());
+      // At an index the log holds, with another term (and, below, beyond the log): the peer would finish the install.
+      for (const SnapshotMeta& meta : {SnapshotMeta{9, 2, three_members()}, SnapshotMeta{15, 4, three_members()}}) {
+        auto writer = store.value()->create(meta);
+        REQUIRE(writer.is_ok());
+        writer.value()->stream() << "state";
+        REQUIRE(writer.value()->commit().is_ok());
+        auto d = NodeDirectory::open(data);
+        REQUIRE(d.is_ok());
+        REQUIRE(d.value()->newest_snapshot());
+        CHECK(d.value()->newest_snapshot()->meta.last_index == meta.last_index);
+        auto index = d.value()->force_new_cluster();
+        REQUIRE_FALSE(index.is_ok());
+        CHECK(index.status().code() == ErrorCode::kInvalidArgument);
+        CHECK(d.value()->log().last_index() == 11);
+      }
+    }
   }
   SECTION("a damaged identity record") {
     const std::string data = dir.path() + "/node";
