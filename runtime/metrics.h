@@ -73,7 +73,9 @@ struct PeerMetrics {
   std::uint64_t snapshots_taken = 0;
   std::uint64_t snapshot_bytes_taken = 0;
   std::uint64_t snapshots_installed = 0;  // received from a leader
+  std::uint64_t snapshot_bytes_installed = 0;
   std::uint64_t snapshots_sent = 0;        // streamed to a follower, delivered
+  std::uint64_t snapshot_bytes_sent = 0;   // of the delivered ones (whole files, resent chunks not counted twice)
   std::uint64_t snapshots_send_failed = 0;
   std::uint64_t inbound_dropped = 0;       // peers' messages dropped for a full Raft queue
   TransportStats transport;
@@ -83,6 +85,8 @@ struct PeerMetrics {
   HistogramSnapshot append_batch_entries;   // entries per durable write (group commit: more is better under load)
   HistogramSnapshot read_index_seconds;     // a linearizable read, from taken to confirmed by a quorum
   HistogramSnapshot snapshot_take_seconds;  // writing a snapshot of the state machine and syncing it
+  HistogramSnapshot snapshot_send_seconds;  // streaming one to a follower, from start to its last acknowledgement
+  HistogramSnapshot snapshot_install_seconds;  // restoring the state machine from one received from a leader
 };
 
 }  // namespace raftkit

@@ -513,7 +513,11 @@ void RaftPeer::handle_ready() {
 }
 
 void RaftPeer::snapshot_outcome(const SnapshotOutcome& o) {
-  (o.delivered ? snapshots_sent_ : snapshots_send_failed_).fetch_add(1, std::memory_order_relaxed);
+  if (o.delivered) {  // before the count, so that a reader who sees the count sees these too
+    snapshot_bytes_sent_.fetch_add(o.bytes, std::memory_order_relaxed);
+    snapshot_send_seconds_.observe(o.took);
+  }
+  (o.delivered ? snapshots_sent_ : snapshots_send_failed_).fetch_add(1, std::memory_order_release);
   const std::optional<MemberRecord> to = member_record(o.follower);
   const std::string name = to ? to->address.name : std::to_string(o.follower);
   if (o.delivered) {
@@ -587,7 +591,9 @@ PeerMetrics RaftPeer::metrics() const {
   m.snapshots_taken = snapshots_taken_.load(std::memory_order_relaxed);
   m.snapshot_bytes_taken = snapshot_bytes_taken_.load(std::memory_order_relaxed);
   m.snapshots_installed = installs_.load();
-  m.snapshots_sent = snapshots_sent_.load(std::memory_order_relaxed);
+  m.snapshot_bytes_installed = snapshot_bytes_installed_.load(std::memory_order_relaxed);
+  m.snapshots_sent = snapshots_sent_.load(std::memory_order_acquire);
+  m.snapshot_bytes_sent = snapshot_bytes_sent_.load(std::memory_order_relaxed);
   m.snapshots_send_failed = snapshots_send_failed_.load(std::memory_order_relaxed);
   m.inbound_dropped = inbound_dropped_.load();
   if (transport_) m.transport = transport_->stats();
@@ -595,6 +601,8 @@ PeerMetrics RaftPeer::metrics() const {
   m.append_batch_entries = append_batch_entries_.snapshot();
   m.read_index_seconds = read_index_seconds_.snapshot();
   m.snapshot_take_seconds = snapshot_take_seconds_.snapshot();
+  m.snapshot_send_seconds = snapshot_send_seconds_.snapshot();
+  m.snapshot_install_seconds = snapshot_install_seconds_.snapshot();
   return m;
 }
 
@@ -639,11 +647,14 @@ void RaftPeer::apply_loop() {
         case ApplyItem::Kind::kRead: waiting_reads.push_back(std::move(item)); break;
         case ApplyItem::Kind::kEntry: apply_entry(item); break;
         case ApplyItem::Kind::kRestore: {
+          const auto started = std::chrono::steady_clock::now();
           if (Status s = restore_state(*item.snapshot); !s.is_ok()) {
             machine_failed_ = true;  // the state is half restored: nothing more may be applied to it
             fail("restoring the leader's snapshot failed: " + s.to_string());
             break;
           }
+          snapshot_install_seconds_.observe(std::chrono::steady_clock::now() - started);
+          snapshot_bytes_installed_.fetch_add(item.snapshot->file_size(), std::memory_order_relaxed);
           const SnapshotMeta& meta = item.snapshot->meta();
           applied_index_ = last_snapshot_index_ = meta.last_index;
           applied_term_ = meta.last_term;

@@ -97,6 +97,8 @@ std::string prometheus_text(const PeerMetrics& m, const MetricLabels& labels) {
   w.counter("raftkit_snapshot_taken_bytes_total", "bytes of the snapshots taken", n(m.snapshot_bytes_taken));
   w.counter("raftkit_snapshots_installed_total", "snapshots received from a leader and installed",
             n(m.snapshots_installed));
+  w.counter("raftkit_snapshot_installed_bytes_total", "bytes of the snapshots installed", n(m.snapshot_bytes_installed));
+  w.counter("raftkit_snapshot_sent_bytes_total", "bytes of the snapshots delivered to followers", n(m.snapshot_bytes_sent));
   w.family("raftkit_snapshots_sent_total", "counter", "snapshots streamed to followers, by outcome");
   w.sample("raftkit_snapshots_sent_total", n(m.snapshots_sent), {{"outcome", "delivered"}});
   w.sample("raftkit_snapshots_sent_total", n(m.snapshots_send_failed), {{"outcome", "failed"}});
@@ -106,6 +108,10 @@ std::string prometheus_text(const PeerMetrics& m, const MetricLabels& labels) {
               m.read_index_seconds);
   w.histogram("raftkit_snapshot_take_seconds", "writing and syncing a snapshot of the state machine",
               m.snapshot_take_seconds);
+  w.histogram("raftkit_snapshot_send_seconds", "streaming a snapshot to a follower, start to last acknowledgement",
+              m.snapshot_send_seconds);
+  w.histogram("raftkit_snapshot_install_seconds", "restoring the state machine from a leader's snapshot",
+              m.snapshot_install_seconds);
 
   const TransportStats& t = m.transport;
   w.gauge("raftkit_transport_connections_open", "inbound peer connections open", n(t.connections_open));

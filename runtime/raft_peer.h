@@ -247,10 +247,13 @@ class RaftPeer final : public Peer {
   std::atomic<std::uint64_t> proposals_{0}, proposals_refused_{0}, elections_{0}, leader_changes_{0};
   std::atomic<std::uint64_t> entries_applied_{0}, snapshots_taken_{0}, snapshot_bytes_taken_{0};
   std::atomic<std::uint64_t> snapshots_sent_{0}, snapshots_send_failed_{0}, last_index_{0};
+  std::atomic<std::uint64_t> snapshot_bytes_sent_{0}, snapshot_bytes_installed_{0};
   Histogram durable_write_seconds_{Histogram::latency_bounds()};
   Histogram append_batch_entries_{Histogram::size_bounds(12)};
   Histogram read_index_seconds_{Histogram::latency_bounds()};
   Histogram snapshot_take_seconds_{Histogram::latency_bounds()};
+  Histogram snapshot_send_seconds_{Histogram::latency_bounds()};
+  Histogram snapshot_install_seconds_{Histogram::latency_bounds()};
   mutable std::mutex followers_mu_;
   std::vector<FollowerMetrics> followers_view_;  // under followers_mu_
   // Raft thread only.

@@ -17,7 +17,7 @@ std::optional<SnapshotOutcome> SnapshotSender::start(const Message& request, Clo
   s.reader = std::move(reader).value();
   s.term = request.term;
   s.total = s.reader->file_size();
-  s.last_progress = s.last_resend = now;
+  s.started = s.last_progress = s.last_resend = now;
   Stream& stream = streams_[to] = std::move(s);
   fill(to, stream, out);
   return std::nullopt;
@@ -49,8 +49,9 @@ std::optional<SnapshotOutcome> SnapshotSender::on_ack(const Message& ack, Clock:
   Stream& s = it->second;
   const std::uint64_t holds = ack.log_index;
   if (holds >= s.total) {
+    const SnapshotOutcome delivered{ack.from, true, s.total, now - s.started};
     streams_.erase(it);
-    return SnapshotOutcome{ack.from, true};
+    return delivered;
   }
   if (holds > s.acked) {
     s.acked = holds;

@@ -36,6 +36,8 @@ struct SnapshotTransferOptions {
 struct SnapshotOutcome {
   NodeId follower = kNoNode;
   bool delivered = false;
+  std::uint64_t bytes = 0;                     // delivered: the file's size
+  std::chrono::steady_clock::duration took{};  // delivered: from the stream's start to the last acknowledgement
 };
 
 class SnapshotSender {
@@ -62,6 +64,7 @@ class SnapshotSender {
     std::uint64_t sent = 0;   // bytes handed to the transport
     std::uint64_t acked = 0;  // bytes the follower holds
     std::uint64_t rewound_at = UINT64_MAX;
+    Clock::time_point started;
     Clock::time_point last_progress;  // last acknowledgement that moved forward (or the start)
     Clock::time_point last_resend;
   };

@@ -474,7 +474,13 @@ TEST_CASE("peers: a wiped follower catches up by a snapshot streamed over the tr
   CHECK(fresh.status().snapshots_installed >= 1);
   CHECK(fresh.status().log_first_index > 50);
   CHECK(fresh.metrics().snapshots_installed >= 1);
-  CHECK(leader->metrics().snapshots_sent >= 1);
+  CHECK(fresh.metrics().snapshot_bytes_installed > 0);
+  CHECK(fresh.metrics().snapshot_install_seconds.count >= 1);
+  // The leader counts a delivery when the last acknowledgement reaches it, which may be after the install.
+  REQUIRE(wait_for([&] { return leader->metrics().snapshots_sent >= 1; }));
+  const PeerMetrics sent = leader->metrics();
+  CHECK(sent.snapshot_bytes_sent > 0);
+  CHECK(sent.snapshot_send_seconds.count >= sent.snapshots_sent);  // observed before counted
   CHECK(leader->metrics().snapshots_taken >= 1);
   CHECK(leader->metrics().snapshot_bytes_taken > 0);
   CHECK(leader->metrics().snapshot_take_seconds.count == leader->metrics().snapshots_taken);
