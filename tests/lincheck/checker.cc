@@ -1,169 +1,126 @@
 #include "tests/lincheck/checker.h"
 
 #include <algorithm>
-#include <functional>
+#include <deque>
 #include <map>
-#include <unordered_map>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <thread>
+
+#include "tests/lincheck/partition_search.h"
 
 namespace raftkit::lincheck {
 namespace {
 
-using State = std::optional<std::string>;
+using Clock = std::chrono::steady_clock;
 
-// The sequential specification: applies op to state, or returns nullopt if op could not have happened there.
-std::optional<State> step(const State& state, const Operation& op) {
-  switch (op.kind) {
-    case OpKind::kRead:
-      if (op.outcome == Outcome::kUnknown || op.value == state) return state;
-      return std::nullopt;
-    case OpKind::kWrite: return op.value;
-    case OpKind::kAppend: return State(state.value_or("") + op.value.value_or(""));
-    case OpKind::kCas:
-      if (op.outcome == Outcome::kFail) return state != op.expected ? std::optional<State>(state) : std::nullopt;
-      if (state == op.expected) return op.value;
-      // An acknowledged compare-and-set must have matched; one of unknown outcome simply did nothing here.
-      return op.outcome == Outcome::kUnknown ? std::optional<State>(state) : std::nullopt;
-  }
-  return std::nullopt;
-}
+// Steps per slice: a few milliseconds, so that a failing partition is reached soon whatever the others cost.
+constexpr std::uint64_t kSliceSteps = 1 << 14;
+// Below this many operations in all, threads cost more than they save.
+constexpr std::size_t kThreadedOperations = 1000;
 
-class Bitset {
- public:
-  explicit Bitset(std::size_t n) : words_((n + 63) / 64, 0) {}
-  void set(std::size_t i) { words_[i / 64] |= 1ull << (i % 64); }
-  void clear(std::size_t i) { words_[i / 64] &= ~(1ull << (i % 64)); }
-  bool operator==(const Bitset&) const = default;
-  std::size_t hash() const {
-    std::size_t h = 1469598103934665603ull;
-    for (std::uint64_t w : words_) h = (h ^ w) * 1099511628211ull;
-    return h;
-  }
-
- private:
-  std::vector<std::uint64_t> words_;
-};
-
-struct KeyResult {
-  Verdict verdict;
+struct Partition {
+  PartitionReport report;
+  std::vector<const Operation*> ops;
+  std::unique_ptr<PartitionSearch> search;
   std::string detail;
 };
 
-// One key's operations. The Wing-Gong-Lowe search over a doubly linked list of call and return events.
-KeyResult check_key(const std::vector<const Operation*>& ops, const State& initial,
-                    std::chrono::steady_clock::time_point deadline) {
-  const std::size_t n = ops.size();
-  struct Event {
-    bool is_call;
-    std::size_t op;
-    std::uint64_t time;
-    std::size_t prev, next, partner;  // indices into events; 0 is the head sentinel
-  };
-  std::vector<Event> events(1 + 2 * n);
-  std::vector<Event> order;
-  order.reserve(2 * n);
-  for (std::size_t i = 0; i < n; ++i) {
-    order.push_back({true, i, ops[i]->invoke, 0, 0, 0});
-    order.push_back({false, i, ops[i]->complete, 0, 0, 0});
+// Shares slices of the partitions' searches among threads until all are decided, one fails, or a limit is hit.
+class Scheduler {
+ public:
+  Scheduler(std::vector<Partition>& partitions, const CheckOptions& options)
+      : partitions_(partitions), options_(options), deadline_(Clock::now() + options.budget) {
+    for (std::size_t i = 0; i < partitions_.size(); ++i) queue_.push_back(i);
+    std::stable_sort(queue_.begin(), queue_.end(), [&](std::size_t a, std::size_t b) {
+      return partitions_[a].ops.size() < partitions_[b].ops.size();
+    });
   }
-  // Calls sort before returns at equal times: operations that cannot be ordered are concurrent.
-  std::stable_sort(order.begin(), order.end(), [](const Event& a, const Event& b) {
-    if (a.time != b.time) return a.time < b.time;
-    return a.is_call && !b.is_call;
-  });
-  std::vector<std::size_t> call_of(n), return_of(n);
-  for (std::size_t i = 0; i < order.size(); ++i) {
-    events[i + 1] = order[i];
-    (order[i].is_call ? call_of : return_of)[order[i].op] = i + 1;
-  }
-  const std::size_t end = events.size();  // "null"
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    events[i].prev = i == 0 ? end : i - 1;
-    events[i].next = i + 1 < events.size() ? i + 1 : end;
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    events[call_of[i]].partner = return_of[i];
-    events[return_of[i]].partner = call_of[i];
-  }
-  auto lift = [&](std::size_t call) {
-    Event& c = events[call];
-    events[c.prev].next = c.next;
-    if (c.next != end) events[c.next].prev = c.prev;
-    Event& r = events[c.partner];
-    events[r.prev].next = r.next;
-    if (r.next != end) events[r.next].prev = r.prev;
-  };
-  auto unlift = [&](std::size_t call) {
-    Event& c = events[call];
-    Event& r = events[c.partner];
-    events[r.prev].next = c.partner;
-    if (r.next != end) events[r.next].prev = c.partner;
-    events[c.prev].next = call;
-    if (c.next != end) events[c.next].prev = call;
-  };
 
-  struct CacheEntry {
-    Bitset linearized;
-    State state;
-  };
-  std::unordered_map<std::size_t, std::vector<CacheEntry>> cache;
-  auto remember = [&](const Bitset& b, const State& s) {
-    auto& bucket = cache[b.hash() ^ std::hash<std::string>()(s.value_or("\x01nil"))];
-    for (const CacheEntry& e : bucket) {
-      if (e.linearized == b && e.state == s) return false;
-    }
-    bucket.push_back({b, s});
-    return true;
-  };
+  void run(unsigned threads) {
+    std::vector<std::thread> workers;
+    for (unsigned i = 1; i < threads; ++i) workers.emplace_back([this] { work(); });
+    work();
+    for (std::thread& t : workers) t.join();
+  }
 
-  struct Frame {
-    std::size_t call;
-    State state;
-  };
-  std::vector<Frame> stack;
-  Bitset linearized(n);
-  State state = initial;
-  std::size_t entry = events[0].next;
-  std::size_t deepest = 0, stuck_op = 0;
-  std::uint64_t iterations = 0;
-  while (events[0].next != end) {
-    if ((++iterations & 0xfff) == 0 && std::chrono::steady_clock::now() > deadline) {
-      return {Verdict::kUnknown, "time budget exhausted after " + std::to_string(iterations) + " steps"};
-    }
-    const Event& ev = events[entry];
-    if (ev.is_call) {
-      std::optional<State> next = step(state, *ops[ev.op]);
-      if (next) {
-        Bitset candidate = linearized;
-        candidate.set(ev.op);
-        if (remember(candidate, *next)) {
-          stack.push_back({entry, state});
-          state = std::move(*next);
-          linearized = std::move(candidate);
-          lift(entry);
-          entry = events[0].next;
-          continue;
-        }
+  // Index of the partition that failed first, or -1.
+  long failed() const { return failed_; }
+  const std::string& stopped_because() const { return stopped_because_; }
+
+ private:
+  void work() {
+    for (;;) {
+      std::size_t index;
+      {
+        std::lock_guard lock(mu_);
+        if (stopped_ || queue_.empty()) return;
+        index = queue_.front();
+        queue_.pop_front();
       }
-      entry = ev.next;
-      continue;
+      Partition& p = partitions_[index];
+      PartitionSearch::Progress progress;
+      const auto start = Clock::now();
+      try {
+        progress = p.search->run(kSliceSteps);
+      } catch (const std::bad_alloc&) {
+        progress = PartitionSearch::Progress::kOutOfMemory;
+      }
+      p.report.seconds += std::chrono::duration<double>(Clock::now() - start).count();
+      p.report.steps = p.search->steps();
+      std::lock_guard lock(mu_);
+      memo_total_ -= p.report.memo_bytes;
+      p.report.memo_bytes = p.search->memo_bytes();
+      memo_total_ += p.report.memo_bytes;
+      switch (progress) {
+        case PartitionSearch::Progress::kRunning:
+          if (memo_total_ > options_.memory_limit_bytes) {
+            stop("memory limit of " + std::to_string(options_.memory_limit_bytes >> 20) + " MiB reached");
+          } else if (Clock::now() > deadline_) {
+            stop("time budget of " + std::to_string(options_.budget.count()) + " ms exhausted");
+          } else {
+            queue_.push_back(index);
+          }
+          break;
+        case PartitionSearch::Progress::kLinearizable:
+          finish(p, Verdict::kLinearizable);
+          break;
+        case PartitionSearch::Progress::kNotLinearizable:
+          finish(p, Verdict::kNotLinearizable);
+          if (failed_ < 0) failed_ = static_cast<long>(index);
+          stop("");
+          break;
+        case PartitionSearch::Progress::kOutOfMemory:
+          stop("memory limit reached searching key \"" + p.report.key + "\"");
+          break;
+      }
     }
-    // A return event: its operation should have been linearized before now. Undo the last choice.
-    if (stack.size() >= deepest) {
-      deepest = stack.size();
-      stuck_op = ev.op;
-    }
-    if (stack.empty()) {
-      return {Verdict::kNotLinearizable, "no valid order for " + describe(*ops[stuck_op])};
-    }
-    Frame f = std::move(stack.back());
-    stack.pop_back();
-    state = std::move(f.state);
-    linearized.clear(events[f.call].op);
-    unlift(f.call);
-    entry = events[f.call].next;
   }
-  return {Verdict::kLinearizable, ""};
-}
+
+  // Called with mu_ held: records the verdict and frees the search's memory.
+  void finish(Partition& p, Verdict verdict) {
+    p.report.verdict = verdict;
+    p.detail = p.search->detail();
+    memo_total_ -= p.report.memo_bytes;
+    p.search.reset();
+  }
+
+  void stop(std::string why) {
+    if (!stopped_) stopped_because_ = std::move(why);
+    stopped_ = true;
+  }
+
+  std::vector<Partition>& partitions_;
+  const CheckOptions& options_;
+  const Clock::time_point deadline_;
+  std::mutex mu_;
+  std::deque<std::size_t> queue_;
+  std::size_t memo_total_ = 0;
+  bool stopped_ = false;
+  std::string stopped_because_;
+  long failed_ = -1;
+};
 
 }  // namespace
 
@@ -177,7 +134,12 @@ const char* verdict_name(Verdict v) {
 }
 
 CheckResult check(const History& history, std::chrono::milliseconds budget) {
-  const auto deadline = std::chrono::steady_clock::now() + budget;
+  CheckOptions options;
+  options.budget = budget;
+  return check(history, options);
+}
+
+CheckResult check(const History& history, const CheckOptions& options) {
   std::map<std::string, std::vector<const Operation*>> by_key;
   CheckResult result;
   for (const Operation& op : history.operations) {
@@ -188,20 +150,40 @@ CheckResult check(const History& history, std::chrono::milliseconds budget) {
     ++result.operations;
   }
   result.keys = by_key.size();
-  bool unknown = false;
-  for (const auto& [key, ops] : by_key) {
-    KeyResult r = check_key(ops, history.initial, deadline);
-    if (r.verdict == Verdict::kNotLinearizable) {
-      result.verdict = Verdict::kNotLinearizable;
-      result.detail = "key \"" + key + "\": " + r.detail;
-      return result;
-    }
-    if (r.verdict == Verdict::kUnknown) {
-      unknown = true;
-      result.detail = "key \"" + key + "\": " + r.detail;
-    }
+  if (by_key.empty()) return result;
+
+  std::vector<Partition> partitions;
+  partitions.reserve(by_key.size());
+  for (auto& [key, ops] : by_key) {
+    Partition p;
+    p.report.key = key;
+    p.report.operations = ops.size();
+    p.search = std::make_unique<PartitionSearch>(std::move(ops), history.initial, options.memory_limit_bytes);
+    partitions.push_back(std::move(p));
   }
-  if (unknown) result.verdict = Verdict::kUnknown;
+  unsigned threads = options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  if (result.operations < kThreadedOperations) threads = 1;
+  threads = static_cast<unsigned>(std::min<std::size_t>(threads, partitions.size()));
+
+  Scheduler scheduler(partitions, options);
+  scheduler.run(threads);
+
+  bool unfinished = false;
+  for (Partition& p : partitions) {
+    if (p.report.verdict == Verdict::kUnknown) unfinished = true;
+    result.partitions.push_back(std::move(p.report));
+  }
+  if (scheduler.failed() >= 0) {
+    const Partition& bad = partitions[static_cast<std::size_t>(scheduler.failed())];
+    result.verdict = Verdict::kNotLinearizable;
+    result.detail = "key \"" + result.partitions[static_cast<std::size_t>(scheduler.failed())].key + "\": " + bad.detail;
+  } else if (unfinished) {
+    result.verdict = Verdict::kUnknown;
+    std::size_t open = 0;
+    for (const PartitionReport& r : result.partitions) open += r.verdict == Verdict::kUnknown ? 1 : 0;
+    result.detail = scheduler.stopped_because() + " with " + std::to_string(open) + " of " +
+                    std::to_string(result.partitions.size()) + " keys undecided";
+  }
   return result;
 }
 
