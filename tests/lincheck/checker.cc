@@ -174,9 +174,9 @@ CheckResult check(const History& history, const CheckOptions& options) {
     result.partitions.push_back(std::move(p.report));
   }
   if (scheduler.failed() >= 0) {
-    const Partition& bad = partitions[static_cast<std::size_t>(scheduler.failed())];
+    const auto bad = static_cast<std::size_t>(scheduler.failed());
     result.verdict = Verdict::kNotLinearizable;
-    result.detail = "key \"" + result.partitions[static_cast<std::size_t>(scheduler.failed())].key + "\": " + bad.detail;
+    result.detail = "key \"" + result.partitions[bad].key + "\": " + partitions[bad].detail;
   } else if (unfinished) {
     result.verdict = Verdict::kUnknown;
     std::size_t open = 0;

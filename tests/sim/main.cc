@@ -6,11 +6,14 @@
 //   raftkit-sim --minutes M                 long mode: random seeds until M minutes have passed
 //   --history FILE                          with --seed: write the client history as JSON lines
 //   --bug ack-before-persist|local-reads    inject a deliberate bug (to prove the checks catch it)
-//   --expect-violations                     exit 0 only if at least one seed FAILED (for the bug tests)
+//   --expect-violations [--min-catch-percent P]
+//                                           exit 0 only if at least one seed (or P% of the seeds) FAILED, for the
+//                                           bug tests; prints the catch rate
 //   --lease-reads                           lease-based reads, with equal tick rates and no pauses (their assumption)
 //   --no-snapshots                          never snapshot or compact (by default every seed picks tiny thresholds)
 //   --no-churn                              fixed membership (by default learners are added and promoted, voters
 //                                           removed and replaced during the fault phase)
+//   --majority-power-loss                   also power off a majority right after acknowledgements (SimOptions)
 //
 // Prints one summary line ("simulation: ...") and, for every failing seed, the seed and the violation.
 // Exit status 0 only if every seed passed.
@@ -42,7 +45,9 @@ int main(int argc, char** argv) {
   using namespace raftkit::sim;
   std::vector<std::uint64_t> seeds;
   std::uint64_t count = 0, from = 0;
-  bool from_given = false, verbose = false, expect_violations = false, lease_reads = false, snapshots = true, churn = true;
+  bool from_given = false, verbose = false, expect_violations = false, lease_reads = false, snapshots = true;
+  bool churn = true, majority_power_loss = false;
+  double min_catch_percent = 0;
   InjectedBug bug = InjectedBug::kNone;
   double minutes = 0;
   std::string history_file, regression_file;
@@ -84,6 +89,10 @@ int main(int argc, char** argv) {
       churn = false;
     } else if (a == "--expect-violations") {
       expect_violations = true;
+    } else if (a == "--min-catch-percent") {
+      min_catch_percent = std::stod(next());
+    } else if (a == "--majority-power-loss") {
+      majority_power_loss = true;
     } else if (a == "--verbose") {
       verbose = true;
     } else if (a == "--history") {
@@ -136,6 +145,7 @@ int main(int argc, char** argv) {
     options.lease_reads = lease_reads;
     options.snapshots = snapshots;
     options.churn = churn;
+    options.majority_power_loss = majority_power_loss;
     SimResult r = run_simulation(options);
     ++runs;
     total.events += r.stats.events;
@@ -144,6 +154,7 @@ int main(int argc, char** argv) {
     total.messages_duplicated += r.stats.messages_duplicated;
     total.faults += r.stats.faults;
     total.crashes += r.stats.crashes;
+    total.majority_power_losses += r.stats.majority_power_losses;
     total.invariant_checks += r.stats.invariant_checks;
     total.ops_ok += r.stats.ops_ok;
     total.ops_failed += r.stats.ops_failed;
@@ -164,13 +175,15 @@ int main(int argc, char** argv) {
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("simulation: %llu seeds, %llu events, %llu messages delivered (%llu dropped, %llu duplicated), "
-              "%llu faults injected (%llu crashes), %llu leaders elected, %llu snapshots taken / %llu installed, %llu configuration changes, "
+              "%llu faults injected (%llu crashes, %llu majority power losses), %llu leaders elected, %llu snapshots taken / %llu installed, %llu configuration changes, "
               "%llu invariant checks, %llu ops ok / %llu failed / %llu unknown, %llu violations, %.1fs\n",
               static_cast<unsigned long long>(runs), static_cast<unsigned long long>(total.events),
               static_cast<unsigned long long>(total.messages_delivered),
               static_cast<unsigned long long>(total.messages_dropped),
               static_cast<unsigned long long>(total.messages_duplicated), static_cast<unsigned long long>(total.faults),
-              static_cast<unsigned long long>(total.crashes), static_cast<unsigned long long>(total.leaders_elected),
+              static_cast<unsigned long long>(total.crashes),
+              static_cast<unsigned long long>(total.majority_power_losses),
+              static_cast<unsigned long long>(total.leaders_elected),
               static_cast<unsigned long long>(total.snapshots_taken),
               static_cast<unsigned long long>(total.snapshots_installed),
               static_cast<unsigned long long>(total.configuration_changes),
@@ -178,9 +191,12 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(total.ops_failed), static_cast<unsigned long long>(total.ops_unknown),
               static_cast<unsigned long long>(failures), secs);
   if (expect_violations) {
-    std::printf("simulation: injected bug %s: %llu of %llu seeds caught it\n", failures ? "detected" : "NOT detected",
-                static_cast<unsigned long long>(failures), static_cast<unsigned long long>(runs));
-    return failures > 0 ? 0 : 1;
+    const double rate = runs == 0 ? 0 : 100.0 * static_cast<double>(failures) / static_cast<double>(runs);
+    const bool enough = failures > 0 && rate >= min_catch_percent;
+    std::printf("simulation: injected bug %s: %llu of %llu seeds caught it (catch rate %.1f%%, required %s%.1f%%)\n",
+                enough ? "detected" : "NOT detected often enough", static_cast<unsigned long long>(failures),
+                static_cast<unsigned long long>(runs), rate, min_catch_percent > 0 ? "" : "> ", min_catch_percent);
+    return enough ? 0 : 1;
   }
   return failures == 0 ? 0 : 1;
 }

@@ -43,6 +43,13 @@ struct SimSnapshot {
   std::map<std::string, std::string> data;
 };
 
+constexpr std::uint64_t kEventLimit = 5'000'000;
+
+// Event::op of a kFault event: a random fault, or one of these.
+constexpr std::uint64_t kFaultHeal = 1;
+constexpr std::uint64_t kFaultMajorityPowerLoss = 2;
+constexpr std::uint64_t kFaultRestart = 3;  // Event::node
+
 enum class Reply { kOk, kRetry };  // kRetry: definitely not applied (not leader, dropped); try again
 
 struct Event {
@@ -127,6 +134,7 @@ class Simulation {
   void start_node(Node& n);
   void crash(Node& n);
   void restart(Node& n);
+  void majority_power_loss();
   void process_ready(Node& n);
   void finish_ready(Node& n);
   void apply_entry(Node& n, const Entry& e);
@@ -191,6 +199,7 @@ class Simulation {
   std::uint64_t next_op_ = 1;
   std::vector<std::tuple<Index, Term, std::string>> acknowledged_;
   std::uint64_t snapshot_every_ = 0;  // entries between snapshots; 0: never
+  bool power_loss_pending_ = false;
   Index trailing_entries_ = 0;
 };
 
@@ -275,6 +284,36 @@ void Simulation::crash(Node& n) {
 
 void Simulation::restart(Node& n) { start_node(n); }
 
+void Simulation::majority_power_loss() {
+  power_loss_pending_ = false;
+  std::vector<NodeId> victims;
+  auto add = [&](auto&& wanted) {
+    for (auto& [id, node] : nodes_) {
+      if (node.up && wanted(node) && std::find(victims.begin(), victims.end(), id) == victims.end()) {
+        victims.push_back(id);
+      }
+    }
+  };
+  add([](const Node& node) { return node.in_flight.has_value(); });
+  add([](const Node& node) { return node.raft->role() == Role::kLeader; });
+  add([](const Node&) { return true; });
+  const std::size_t majority = nodes_.size() / 2 + 1;
+  if (victims.size() > majority) victims.resize(majority);
+  std::string names;
+  for (NodeId id : victims) {
+    crash(nodes_.at(id));
+    names += " " + std::to_string(id);
+    Event back;
+    back.kind = EventKind::kFault;
+    back.op = kFaultRestart;
+    back.node = id;
+    back.time = now_ + 20 * kMs + random_.below(180 * kMs);
+    schedule(back);
+  }
+  ++result_.stats.majority_power_losses;
+  log_line("fault: power loss of a majority right after an acknowledgement, nodes" + names);
+}
+
 void Simulation::process_ready(Node& n) {
   if (!n.up || n.paused || n.in_flight || !n.raft->has_ready()) return;
   Ready rd = n.raft->ready();
@@ -302,7 +341,12 @@ void Simulation::process_ready(Node& n) {
   done.kind = EventKind::kSyncDone;
   done.node = n.id;
   done.incarnation = n.incarnation;
-  done.time = now_ + 100 + random_.below(random_.chance(50000) ? 20 * kMs : 2 * kMs);
+  if (options_.majority_power_loss) {
+    // Disks that stall now and then: acknowledgements sent before persisting outrun them.
+    done.time = now_ + 100 + (random_.chance(330000) ? 20 * kMs + random_.below(60 * kMs) : random_.below(2 * kMs));
+  } else {
+    done.time = now_ + 100 + random_.below(random_.chance(50000) ? 20 * kMs : 2 * kMs);
+  }
   schedule(done);
 }
 
@@ -353,6 +397,20 @@ void Simulation::apply_entry(Node& n, const Entry& e) {
   }
   acknowledged_.emplace_back(e.index, e.term, e.payload);
   reply(pw.op, n.id, Reply::kOk, n.id, applied);
+  // Aimed at the worst moment: some node still has entries on their way to disk.
+  const bool writes_in_flight = std::any_of(nodes_.begin(), nodes_.end(), [](const auto& node) {
+    return node.second.up && node.second.in_flight && !node.second.in_flight->entries.empty();
+  });
+  if (options_.majority_power_loss && !healed_ && !power_loss_pending_ && result_.stats.majority_power_losses < 5 &&
+      writes_in_flight && random_.chance(300000)) {
+    // At this instant, once the event being handled is done (this node may be among the victims).
+    power_loss_pending_ = true;
+    Event loss;
+    loss.kind = EventKind::kFault;
+    loss.op = kFaultMajorityPowerLoss;
+    loss.time = now_;
+    schedule(loss);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -963,7 +1021,7 @@ SimResult Simulation::run() {
   }
   Event heal;
   heal.kind = EventKind::kFault;
-  heal.op = 1;
+  heal.op = kFaultHeal;
   heal.time = fault_end;
   schedule(heal);
 
@@ -972,11 +1030,23 @@ SimResult Simulation::run() {
     queue_.pop();
     if (e.time > end) break;
     now_ = e.time;
-    ++result_.stats.events;
+    if (++result_.stats.events > kEventLimit) {
+      // A run takes tens of thousands of events; millions mean messages multiplying without progress.
+      fail("event storm: more than " + std::to_string(kEventLimit) + " events by " + std::to_string(now_ / kMs) +
+           " ms (messages multiply without progress)");
+      break;
+    }
     switch (e.kind) {
       case EventKind::kFault:
-        if (e.op == 1) {
+        if (e.op == kFaultHeal) {
           heal_everything();
+        } else if (e.op == kFaultMajorityPowerLoss) {
+          majority_power_loss();
+        } else if (e.op == kFaultRestart) {
+          if (Node& n = nodes_.at(e.node); !n.up) {
+            restart(n);
+            log_line("fault: restart node " + std::to_string(n.id));
+          }
         } else if (!healed_) {
           inject_fault();
         }
