@@ -2,22 +2,15 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 
 #include "runtime/engine_log.h"
+#include "runtime/member_file.h"
 #include "runtime/membership.h"
 
 namespace raftkit {
 namespace {
 
 constexpr std::uint64_t kChunkBytes = 16 << 20;  // entries read per step when scanning the log
-
-NodeId read_member_file(const std::string& data_dir) {
-  std::ifstream in(data_dir + "/member");
-  unsigned long long id = 0;
-  if (!(in >> id)) return kNoNode;
-  return static_cast<NodeId>(id);
-}
 
 }  // namespace
 
@@ -35,8 +28,7 @@ Result<std::unique_ptr<NodeDirectory>> NodeDirectory::open(const std::string& da
   }
   std::unique_ptr<NodeDirectory> d(new NodeDirectory());
   d->identity_ = identity.value();
-  d->member_id_ = read_member_file(data_dir);
-  if (d->member_id_ == kNoNode) d->member_id_ = d->identity_.node_id;
+  d->member_id_ = read_member_file(data_dir).value_or(d->identity_.node_id);
   // The identity is what the directory claims to be; passing it back only checks that it is one whole record.
   auto log = open_engine_log(*engine, LogOptions{log_dir, d->identity_.cluster_id, d->identity_.node_id});
   if (!log.is_ok()) return log.status();
@@ -56,37 +48,48 @@ Result<NodeDirectory::InEffect> NodeDirectory::configuration() const {
     found.configuration = newest_snapshot_->meta.configuration;
     found.index = newest_snapshot_->meta.last_index;
   }
-  for (Index lo = log_->first_index(); lo <= log_->last_index();) {
-    auto entries = log_->read(lo, log_->last_index() + 1, kChunkBytes);
-    if (!entries.is_ok()) return entries.status();
-    for (const Entry& e : entries.value()) {
-      if (e.kind != EntryKind::kConfiguration || e.index < found.index) continue;
-      auto c = decode_configuration(e.payload);
-      if (!c.is_ok()) {
-        return Status(ErrorCode::kCorruption, "configuration entry " + std::to_string(e.index) +
-                                                  " does not decode: " + c.status().message());
-      }
-      found = InEffect{std::move(c).value(), e.index, false};
+  Status scanned = for_each_entry(log_->first_index(), log_->last_index(), [&](const Entry& e) {
+    if (e.kind != EntryKind::kConfiguration || e.index < found.index) return Status::ok();
+    auto c = decode_configuration(e.payload);
+    if (!c.is_ok()) {
+      return Status(ErrorCode::kCorruption, "configuration entry " + std::to_string(e.index) +
+                                                " does not decode: " + c.status().message());
     }
-    lo += entries.value().size();
-  }
+    found = InEffect{std::move(c).value(), e.index, false};
+    return Status::ok();
+  });
+  if (!scanned.is_ok()) return scanned;
   return found;
 }
 
-Result<NodeDirectory::Verified> NodeDirectory::verify() const {
-  Verified v;
-  for (Index next = log_->first_index(); next <= log_->last_index();) {
-    auto entries = log_->read(next, log_->last_index() + 1, kChunkBytes);
+Status NodeDirectory::for_each_entry(Index from, Index to, const std::function<Status(const Entry&)>& visit) const {
+  from = std::max(from, log_->first_index());
+  to = std::min(to, log_->last_index());
+  for (Index next = from; next <= to;) {
+    auto entries = log_->read(next, to + 1, kChunkBytes);
     if (!entries.is_ok()) return entries.status();
+    if (entries.value().empty()) {
+      return Status(ErrorCode::kCorruption, "the log returned no entry at " + std::to_string(next));
+    }
     for (const Entry& e : entries.value()) {
       if (e.index != next) {
         return Status(ErrorCode::kCorruption, "the log returned entry " + std::to_string(e.index) + " where " +
                                                   std::to_string(next) + " belongs");
       }
+      if (Status s = visit(e); !s.is_ok()) return s;
       ++next;
-      ++v.entries;
     }
   }
+  return Status::ok();
+}
+
+Result<NodeDirectory::Verified> NodeDirectory::verify() const {
+  Verified v;
+  Status read = for_each_entry(log_->first_index(), log_->last_index(), [&](const Entry&) {
+    ++v.entries;
+    return Status::ok();
+  });
+  if (!read.is_ok()) return read;
   if (newest_snapshot_) {
     auto reader = SnapshotReader::open(newest_snapshot_->path);
     if (!reader.is_ok()) return reader.status();

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,6 +57,10 @@ class NodeDirectory {
     bool from_snapshot = false;
   };
   Result<InEffect> configuration() const;
+
+  // Calls `visit` with every entry in [from, to] (clamped to the log) in order, reading a bounded chunk at a time;
+  // stops at the first error `visit` returns. kCorruption if the log returns an entry out of its place.
+  Status for_each_entry(Index from, Index to, const std::function<Status(const Entry&)>& visit) const;
 
   // Reads every entry (each checked against its checksum by the engine) and the newest snapshot's whole body.
   struct Verified {

@@ -138,18 +138,11 @@ int verify(NodeDirectory& d) {
 }
 
 int dump(NodeDirectory& d, Index from, Index to) {
-  const DurableLog& log = d.log();
-  from = std::max(from, log.first_index());
-  to = std::min(to, log.last_index());
-  for (Index next = from; next <= to;) {
-    auto entries = log.read(next, to + 1, 16 << 20);
-    if (!entries.is_ok()) return fail(entries.status());
-    for (const Entry& e : entries.value()) {
-      std::cout << entry_json(e).dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
-    }
-    next += entries.value().size();
-  }
-  return 0;
+  Status s = d.for_each_entry(from, to, [](const Entry& e) {
+    std::cout << entry_json(e).dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+    return Status::ok();
+  });
+  return s.is_ok() ? 0 : fail(s);
 }
 
 int force_new_cluster(NodeDirectory& d, bool confirmed) {

@@ -3,12 +3,12 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <utility>
 
 #include "adapters/common/log_directory.h"
 #include "runtime/command_codec.h"
 #include "runtime/engine_log.h"
+#include "runtime/member_file.h"
 #include "runtime/raft_peer.h"
 
 namespace raftkit {
@@ -40,14 +40,6 @@ class CountingBuffer : public std::streambuf {
   std::streambuf& inner_;
   std::uint64_t bytes_ = 0;
 };
-
-std::optional<NodeId> read_member_id(const std::string& data_dir) {
-  if (data_dir.empty()) return std::nullopt;
-  std::ifstream in(data_dir + "/member");
-  unsigned long long id = 0;
-  if (!(in >> id) || id == 0) return std::nullopt;
-  return static_cast<NodeId>(id);
-}
 
 // Nothing durable yet: no log entries, no snapshot (a joined peer that crashed before hearing from the leader).
 bool log_is_empty(const PeerOptions& o) {
@@ -82,7 +74,7 @@ Status RaftPeer::boot() {
   // its entry in PeerOptions::members.
   Configuration bootstrap;
   std::vector<MemberRecord> initial;
-  const std::optional<NodeId> stored = read_member_id(options_.data_dir);
+  const std::optional<NodeId> stored = read_member_file(options_.data_dir);
   if (!options_.join.empty()) {
     // Asked even by a peer that joined before and restarted with nothing in its log: the answer is idempotent
     // and brings the members' addresses.
@@ -115,7 +107,7 @@ Status RaftPeer::boot() {
     }
   }
   if (!options_.data_dir.empty() && !stored) {
-    if (Status s = write_file_durably(options_.data_dir, "member", std::to_string(self_) + "\n"); !s.is_ok()) return s;
+    if (Status s = write_member_file(options_.data_dir, self_); !s.is_ok()) return s;
   }
   book_ = initial;
   if (!options_.data_dir.empty()) {

@@ -538,6 +538,15 @@ void KvHttpApi::admin_loop() {
   }
 }
 
+std::vector<std::pair<std::string, std::string>> KvHttpApi::member_http_addresses() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const MemberInfo& m : peer_.members()) {
+    if (!m.info.empty()) out.emplace_back(m.address.name, m.info);
+  }
+  for (const KvMember& m : members_) out.emplace_back(m.raft.name, m.http);
+  return out;
+}
+
 std::string KvHttpApi::member_page_origin(const HttpRequest& req) const {
   const auto header = req[http::field::origin];
   const std::string_view origin(header.data(), header.size());
@@ -546,21 +555,15 @@ std::string KvHttpApi::member_page_origin(const HttpRequest& req) const {
     if (origin.substr(0, scheme.size()) == scheme) host = origin.substr(scheme.size());
   }
   if (host.empty()) return "";
-  for (const MemberInfo& m : peer_.members()) {
-    if (!m.info.empty() && m.info == host) return std::string(origin);
-  }
-  for (const KvMember& m : members_) {
-    if (m.http == host) return std::string(origin);
+  for (const auto& [name, http] : member_http_addresses()) {
+    if (http == host) return std::string(origin);
   }
   return "";
 }
 
 std::string KvHttpApi::http_of(const std::string& name) const {
-  for (const MemberInfo& m : peer_.members()) {
-    if (m.address.name == name && !m.info.empty()) return m.info;
-  }
-  for (const KvMember& m : members_) {
-    if (m.raft.name == name) return m.http;
+  for (const auto& [member, http] : member_http_addresses()) {
+    if (member == name) return http;
   }
   return "";
 }

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -92,6 +93,9 @@ class KvHttpApi {
   void state(const HttpRequest& req, HttpRespond respond);
   // Answers a peer refusal: 421 (with Location) for another leader, 429 when overloaded, 503 otherwise.
   HttpResponse failure(const Origin& o, const Status& s) const;
+  // Every member's HTTP address by Raft name: the replicated address book's (a member's info) first, then the
+  // command line's --members.
+  std::vector<std::pair<std::string, std::string>> member_http_addresses() const;
   std::string http_of(const std::string& name) const;
   // The request's Origin if it is a page served by a member (http:// or https:// and a member's HTTP address), to
   // be allowed to read this server's monitoring answers; empty otherwise.
