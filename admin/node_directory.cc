@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "runtime/engine_log.h"
+#include "adapters/engines.h"
 #include "runtime/member_file.h"
 #include "runtime/membership.h"
 

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <thread>
 
+#include "adapters/engines.h"
 #include "runtime/peer.h"
 #include "tests/support/ports.h"
 
@@ -62,7 +63,7 @@ void run_cluster(benchmark::State& state, Engine engine, int clients, std::size_
     PeerOptions o;
     o.name = m.name;
     o.data_dir = (dir / m.name).string();
-    o.engine = engine;
+    o.open_log = engine_log_factory(engine);
     o.members = members;
     o.latency_histograms = histograms;
     peers.push_back(std::move(Peer::start(o, std::make_unique<CountingMachine>())).value());

@@ -21,6 +21,7 @@
 #include "adapters/snapshot/snapshot_store.h"
 #include "examples/cow_map.h"
 #include "examples/cow_map_snapshot.h"
+#include "adapters/engines.h"
 #include "runtime/peer.h"
 #include "runtime/snapshot_transfer.h"
 #include "tests/support/ports.h"
@@ -190,6 +191,7 @@ struct Cluster {
     o.name = members[i].name;
     o.data_dir = (dir / o.name).string();
     o.members = members;
+    o.open_log = engine_log_factory(Engine::kRocksDb);
     o.snapshot_entries = snapshot_entries;
     o.snapshot_bytes = 0;
     o.trailing_entries = 1000;

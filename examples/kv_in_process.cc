@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "adapters/rocksdb/rocksdb_log.h"
 #include "examples/cow_map.h"
 #include "examples/cow_map_snapshot.h"
 #include "runtime/peer.h"
@@ -87,6 +88,14 @@ int main() {
     o.name = m.name;
     o.data_dir = (dir / m.name).string();
     o.members = members;  // the initial cluster configuration
+    // The durable log: this program links one engine, RocksDB, and opens it itself.
+    o.open_log = [](const LogOptions& lo) -> Result<std::unique_ptr<DurableLog>> {
+      RocksDbLogOptions rocks;
+      static_cast<LogOptions&>(rocks) = lo;
+      auto log = RocksDbLog::open(rocks);
+      if (!log.is_ok()) return log.status();
+      return std::unique_ptr<DurableLog>(std::move(log).value());
+    };
     auto p = Peer::start(o, std::make_unique<KvStore>());
     if (!p.is_ok()) {
       std::fprintf(stderr, "start %s: %s\n", m.name.c_str(), p.status().to_string().c_str());

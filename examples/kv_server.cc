@@ -25,6 +25,7 @@
 #include "examples/kv/http_server.h"
 #include "examples/kv/kv_http_api.h"
 #include "examples/kv/kv_machine.h"
+#include "adapters/engines.h"
 #include "runtime/peer.h"
 
 namespace {
@@ -312,10 +313,10 @@ int main(int argc, char** argv) {
   o.log_level = *parse_log_level(log_level);
   o.cluster = cluster;
   o.data_dir = data;
-  o.engine = *engine_by_name(engine);  // the command line accepts only the engines' names
+  // The command line accepts only the engines' names.
+  o.open_log = engine_log_factory(*engine_by_name(engine), unsafe_no_sync == "yes");
   o.lease_reads = read_mode == "lease";
   o.unsafe_local_reads = unsafe_local_reads == "yes";
-  o.unsafe_no_sync = unsafe_no_sync == "yes";
   for (const kv::KvMember& m : members) {
     o.members.push_back(m.raft);
     o.member_info[m.raft.name] = m.http;

@@ -7,7 +7,6 @@
 
 #include "adapters/common/log_directory.h"
 #include "runtime/command_codec.h"
-#include "runtime/engine_log.h"
 #include "runtime/member_file.h"
 #include "runtime/raft_peer.h"
 
@@ -57,9 +56,7 @@ bool stored_snapshot(const SnapshotStore* store) { return store != nullptr && st
 namespace internal {
 
 Status RaftPeer::boot() {
-  if (options_.data_dir.empty() && options_.engine != Engine::kMemory) {
-    return Status(ErrorCode::kInvalidArgument, "data_dir is required for a persistent engine");
-  }
+  if (!options_.open_log) return Status(ErrorCode::kInvalidArgument, "PeerOptions::open_log is required");
   if (!options_.data_dir.empty()) {
     std::error_code ec;
     if (std::filesystem::create_directories(options_.data_dir, ec)) {
@@ -123,8 +120,8 @@ Status RaftPeer::boot() {
     receiver_ = std::make_unique<SnapshotReceiver>(self_, store_.get());
   }
   sessions_.set_capacity(options_.max_sessions);
-  auto log = open_engine_log(options_.engine, LogOptions{options_.data_dir + "/log", options_.cluster, self_},
-                             options_.unsafe_no_sync);
+  auto log = options_.open_log(
+      LogOptions{options_.data_dir.empty() ? "" : options_.data_dir + "/log", options_.cluster, self_});
   if (!log.is_ok()) return log.status();
   log_ = std::move(log).value();
   if (options_.join.empty() && log_->last_index() == 0 && log_->hard_state().term == 0 && !stored_snapshot(store_.get())) {

@@ -24,8 +24,8 @@
 #include <string>
 #include <vector>
 
+#include "adapters/common/log_directory.h"
 #include "consensus/status.h"
-#include "runtime/engine_log.h"
 #include "runtime/metrics.h"
 #include "transport/transport.h"
 #include "util/logger.h"
@@ -66,10 +66,13 @@ class StateMachine {
 struct PeerOptions {
   std::string name;                 // this peer; must appear in members
   std::string cluster = "raftkit";
-  // Its durable log lives in data_dir/log and its snapshots in data_dir/snapshots. Empty (kMemory only): nothing
-  // is stored, and the peer never snapshots.
+  // Its durable log lives in data_dir/log and its snapshots in data_dir/snapshots. Empty (an in-memory log only):
+  // nothing is stored, and the peer never snapshots.
   std::string data_dir;
-  Engine engine = Engine::kRocksDb;
+  // Opens the durable log (required): the engine is the caller's, so the runtime links none. One engine's adapter
+  // (`[](const LogOptions& o) { ... SqliteLog::open(...) ... }`), or raftkit::engines' engine_log_factory() to
+  // pick one by name. It is given data_dir/log (empty if data_dir is), the cluster and this peer's member id.
+  DurableLogFactory open_log;
   // The initial cluster configuration: every voter's id, name and address, this peer included. A peer whose log
   // is empty bootstraps it with this configuration; a peer restarting from its log uses what the log holds.
   std::vector<PeerAddress> members;
@@ -98,10 +101,6 @@ struct PeerOptions {
   // FOR TESTS ONLY — breaks linearizability on purpose: read() answers from this peer's state at once, on any
   // peer, without ReadIndex. The Jepsen-style harness runs a server with it to prove its checks catch stale reads.
   bool unsafe_local_reads = false;
-  // FOR TESTS ONLY — breaks durability on purpose (RocksDB engine only): the log acknowledges writes before they are
-  // fsynced, so votes and entries this peer acknowledged can vanish in a power loss. The Jepsen-style harness runs
-  // servers with it under its power-loss nemesis to prove its checks catch lost acknowledged writes.
-  bool unsafe_no_sync = false;
   std::chrono::milliseconds tick{10};
   // The clock that drives this peer's timers: Raft's ticks (election timeouts, heartbeats, check-quorum, leases)
   // and snapshot-stream resends. Empty: std::chrono::steady_clock. Replaced for fault injection — a clock that runs

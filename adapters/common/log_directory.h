@@ -3,6 +3,7 @@
 // record naming the engine, cluster and node the directory belongs to.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -17,6 +18,12 @@ struct LogOptions {
   std::string cluster_id = "default";
   NodeId node_id = kNoNode;  // kNoNode: not recorded, not checked
 };
+
+class DurableLog;  // adapters/durable_log.h
+
+// Opens (creating it if absent) a durable log as `options` say: how a runtime is handed its storage engine
+// (PeerOptions::open_log) without linking any engine itself.
+using DurableLogFactory = std::function<Result<std::unique_ptr<DurableLog>>(const LogOptions& options)>;
 
 // The identity record of an existing log directory, checksum verified (kInvalidArgument if there is none). Tools that open a
 // stopped node's log learn its engine and owner here.

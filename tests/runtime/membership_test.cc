@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include "adapters/engines.h"
 #include "runtime/peer.h"
 #include "tests/support/ports.h"
 #include "tests/support/temp_dir.h"
@@ -90,6 +91,7 @@ struct Cluster {
     o.name = name;
     o.cluster = "membership";
     o.data_dir = dir.path() + "/" + name;
+    o.open_log = engine_log_factory(Engine::kRocksDb);
     o.host = "127.0.0.1";
     o.port = port_of(name);
     o.snapshot_entries = 40;  // joiners catch up by snapshot as well as by log

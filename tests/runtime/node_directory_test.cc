@@ -8,7 +8,7 @@
 
 #include "adapters/snapshot/snapshot_store.h"
 #include "runtime/command_codec.h"
-#include "runtime/engine_log.h"
+#include "adapters/engines.h"
 #include "runtime/membership.h"
 #include "tests/support/temp_dir.h"
 

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "adapters/engines.h"
 #include "runtime/peer.h"
 #include "runtime/prometheus.h"
 #include "tests/support/ports.h"
@@ -87,6 +88,7 @@ struct Cluster {
     o.cluster = "test";
     o.data_dir = dir.path() + "/" + name;
     o.members = members;
+    o.open_log = engine_log_factory(Engine::kRocksDb);
     if (tweak) tweak(o);
     auto p = Peer::start(o, std::make_unique<KvMachine>());
     INFO(name << ": " << (p.is_ok() ? "ok" : p.status().to_string()));

@@ -1,4 +1,4 @@
-#include "runtime/engine_log.h"
+#include "adapters/engines.h"
 
 #include "adapters/lmdb/lmdb_log.h"
 #include "adapters/memory/memory_log.h"
@@ -52,6 +52,12 @@ Result<std::unique_ptr<DurableLog>> open_engine_log(Engine engine, const LogOpti
     case Engine::kMemory: return std::unique_ptr<DurableLog>(std::make_unique<MemoryLog>());
   }
   return Status(ErrorCode::kInvalidArgument, "unknown engine");
+}
+
+DurableLogFactory engine_log_factory(Engine engine, bool unsafe_no_sync) {
+  return [engine, unsafe_no_sync](const LogOptions& options) {
+    return open_engine_log(engine, options, unsafe_no_sync);
+  };
 }
 
 }  // namespace raftkit
