@@ -13,9 +13,11 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 jobs=$(nproc)
 
+started=$(date +%s)
 ./scripts/install-deps.sh
 
-step() { printf '\n==== %s ====\n' "$*"; }
+# Each phase's heading says how long the command had run when it began, so the slow parts are plain in CI logs.
+step() { printf '\n==== %s (at %dm%02ds) ====\n' "$*" $((($(date +%s) - started) / 60)) $((($(date +%s) - started) % 60)); }
 
 step "sanitized build (ASan + UBSan)"
 # Unoptimised (-O0, assertions on): GCC's sanitizers at -O2 took several minutes per Beast-heavy file, and nothing
@@ -66,6 +68,6 @@ for f in build-asan/ctest.out build/ctest.out; do
 done
 bazel_passed=$(grep -oE "[0-9]+ tests? pass" build/bazel.out | grep -oE "^[0-9]+" | tail -1)
 passed=$((passed + ${bazel_passed:-0} + fuzz_passed))
-echo
+step "done"
 echo "test command: ctest (sanitized), ctest (release), fuzzing and bazel test all passed"
 echo "${passed} passed, ${failed} failed"
