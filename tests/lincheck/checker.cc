@@ -5,7 +5,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <new>
 #include <thread>
 
 #include "tests/lincheck/partition_search.h"
@@ -40,7 +39,13 @@ class Scheduler {
 
   void run(unsigned threads) {
     std::vector<std::thread> workers;
-    for (unsigned i = 1; i < threads; ++i) workers.emplace_back([this] { work(); });
+    for (unsigned i = 1; i < threads; ++i) {
+      try {
+        workers.emplace_back([this] { work(); });
+      } catch (...) {
+        break;  // no thread to be had: the ones running (this one at least) share the work
+      }
+    }
     work();
     for (std::thread& t : workers) t.join();
   }
@@ -50,7 +55,21 @@ class Scheduler {
   const std::string& stopped_because() const { return stopped_because_; }
 
  private:
+  // No exception leaves a worker: one (memory, most likely) stops the whole check, which answers unknown.
   void work() {
+    try {
+      work_slices();
+    } catch (...) {
+      std::lock_guard lock(mu_);
+      stopped_ = true;
+      try {
+        if (stopped_because_.empty()) stopped_because_ = "the checker ran out of memory or failed";
+      } catch (...) {
+      }
+    }
+  }
+
+  void work_slices() {
     for (;;) {
       std::size_t index;
       {
@@ -60,13 +79,8 @@ class Scheduler {
         queue_.pop_front();
       }
       Partition& p = partitions_[index];
-      PartitionSearch::Progress progress;
       const auto start = Clock::now();
-      try {
-        progress = p.search->run(kSliceSteps);
-      } catch (const std::bad_alloc&) {
-        progress = PartitionSearch::Progress::kOutOfMemory;
-      }
+      const PartitionSearch::Progress progress = p.search->run(kSliceSteps);
       p.report.seconds += std::chrono::duration<double>(Clock::now() - start).count();
       p.report.steps = p.search->steps();
       std::lock_guard lock(mu_);

@@ -123,6 +123,9 @@ TEST_CASE("lincheck: a read in flight that no remaining write can satisfy ends t
   // The read of "ab" overlaps the appends, but "b" was appended before "a" could be: ["b", "ba"], never "ab".
   CHECK(verdict_of({op(1, OpKind::kAppend, "b", 0, 1), op(2, OpKind::kAppend, "a", 2, 10),
                     op(3, OpKind::kRead, "ab", 3, 20)}) == Verdict::kNotLinearizable);
+  // A write invoked at the instant the read returns is concurrent with it, so it may still come first.
+  CHECK(verdict_of({op(1, OpKind::kWrite, "a", 0, 1), op(2, OpKind::kRead, "x", 2, 5),
+                    op(3, OpKind::kWrite, "x", 5, 10)}) == Verdict::kLinearizable);
   // A write that may still come first makes it possible again.
   CHECK(verdict_of({op(1, OpKind::kAppend, "b", 0, 1), op(4, OpKind::kWrite, "a", 2, 30),
                     op(2, OpKind::kAppend, "b", 2, 40), op(3, OpKind::kRead, "ab", 3, 50)}) ==

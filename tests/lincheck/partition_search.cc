@@ -73,6 +73,7 @@ std::uint32_t PartitionSearch::intern(std::string_view value) {
   const auto id = static_cast<std::uint32_t>(values_.size());
   values_.emplace_back(value);
   value_ids_.emplace(values_.back(), id);
+  value_bytes_ += value.size() + 64;  // the string, its deque slot and its index entry, roughly
   return id;
 }
 
@@ -113,7 +114,8 @@ bool PartitionSearch::satisfiable(std::uint32_t read) const {
   if (r.outcome == Outcome::kUnknown || is_prefix(state_, r.value)) return true;
   const std::uint64_t deadline = ops_[read]->complete;
   for (std::uint32_t w : resets_) {
-    if (ops_[w]->invoke >= deadline) break;
+    // Invoked at the instant the read returned counts as concurrent with it (calls sort before returns).
+    if (ops_[w]->invoke > deadline) break;
     if (linearized(w)) continue;
     if (compiled_[w].kind == OpKind::kCas || is_prefix(compiled_[w].value, r.value)) return true;
   }
@@ -139,7 +141,8 @@ void PartitionSearch::unlift(std::size_t call) {
 }
 
 std::size_t PartitionSearch::memo_bytes() const {
-  return arena_.capacity() * sizeof(std::uint64_t) + table_.capacity() * sizeof(table_[0]);
+  return arena_.capacity() * sizeof(std::uint64_t) + table_.capacity() * sizeof(table_[0]) + value_bytes_ +
+         appended_.size() * 32;
 }
 
 bool PartitionSearch::remember(std::uint32_t state) {

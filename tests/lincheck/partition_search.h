@@ -17,7 +17,7 @@
 //     search fails after it, it fails here too, and backtracking continues past it.
 //   - Dead prefixes: a read whose call is in the window but is not linearized yet must see its value later, so the
 //     state must be able to become that value using only operations not yet linearized that may precede the read
-//     (called before it returned). Appends only extend the state, so unless the value starts with the state, one of
+//     (called no later than it returned). Appends only extend the state, so unless the value starts with the state, one of
 //     those must be a write of a prefix of the value (or a compare-and-set). A prefix where some read cannot be
 //     satisfied is abandoned at once instead of after every ordering of the appends in flight.
 #pragma once
@@ -46,6 +46,7 @@ class PartitionSearch {
   Progress run(std::uint64_t max_steps);
 
   std::uint64_t steps() const { return steps_; }
+  // The memory the search holds: the memo, the interned states and the memoised appends.
   std::size_t memo_bytes() const;
   std::size_t operations() const { return ops_.size(); }
   // For kNotLinearizable: an operation that no linearization could place (the one at which the deepest attempt
@@ -99,6 +100,7 @@ class PartitionSearch {
   std::deque<std::string> values_;  // interned values; a deque keeps the views below valid as it grows
   std::unordered_map<std::string_view, std::uint32_t> value_ids_;
   std::unordered_map<std::uint64_t, std::uint32_t> appended_;  // (state << 32 | op) -> state after the append
+  std::size_t value_bytes_ = 0;  // what the interned values take, roughly
 
   // The current configuration.
   std::vector<std::uint64_t> linearized_;
