@@ -8,7 +8,8 @@ consumer_src=$2
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 cmake --install "$build_dir" --prefix "$scratch/prefix" >/dev/null
-cmake -S "$consumer_src" -B "$scratch/build" -DCMAKE_PREFIX_PATH="$scratch/prefix" >/dev/null
+# Makefiles: they write the link line to link.txt, which is checked below.
+cmake -S "$consumer_src" -B "$scratch/build" -G "Unix Makefiles" -DCMAKE_PREFIX_PATH="$scratch/prefix" >/dev/null
 cmake --build "$scratch/build" >/dev/null
 link_line=$(cat "$scratch/build/CMakeFiles/consumer.dir/link.txt")
 for unwanted in -lrocksdb librocksdb -llmdb liblmdb libraftkit_log_rocksdb libraftkit_log_lmdb libraftkit_engines; do
