@@ -42,6 +42,20 @@ std::size_t thread_count() {
   return n;
 }
 
+// The threads of this process once a thread joined a moment ago has left /proc: join() returns when the thread
+// clears its id, slightly before the kernel removes its task, so a count taken right after a transport of an
+// earlier test stopped may still include one of its threads.
+std::size_t settled_thread_count() {
+  std::size_t last = thread_count();
+  for (int stable = 0; stable < 3;) {
+    std::this_thread::sleep_for(10ms);
+    const std::size_t now = thread_count();
+    stable = now == last ? stable + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
 std::size_t rss_bytes() {
   std::ifstream statm("/proc/self/statm");
   std::size_t pages = 0, resident = 0;
@@ -81,7 +95,7 @@ TEST_CASE("inbound: tens of thousands of connections opened and closed leave no 
           "[transport][bounded]") {
   Node b;
   b.start(options_for(2, {{1, "node-1", "127.0.0.1", 1}}));
-  const std::size_t threads_before = thread_count();
+  const std::size_t threads_before = settled_thread_count();
   net::io_context ioc;
   const tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), b.transport->port());
   for (int i = 0; i < 20000; ++i) {
@@ -92,7 +106,7 @@ TEST_CASE("inbound: tens of thousands of connections opened and closed leave no 
     s.set_option(net::socket_base::linger(true, 0), ec);  // closed with a reset: no TIME_WAIT to run out of ports
   }
   CHECK(eventually([&] { return b.transport->stats().connections_open == 0; }));
-  CHECK(thread_count() == threads_before);
+  CHECK(thread_count() <= threads_before);
   // Still serving: a peer connects and is heard.
   HelloClient peer(b.transport->port(), 1, "node-1");
   CHECK(peer.welcomed);
@@ -107,7 +121,7 @@ TEST_CASE("inbound: connections beyond the caps are closed unread, counted, and 
   o.max_connections_per_source = 16;
   o.handshake_timeout = 400ms;
   b.start(o);
-  const std::size_t threads_before = thread_count();
+  const std::size_t threads_before = settled_thread_count();
   net::io_context ioc;
   const tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), b.transport->port());
   std::vector<tcp::socket> idle;
@@ -117,7 +131,7 @@ TEST_CASE("inbound: connections beyond the caps are closed unread, counted, and 
   }
   CHECK(eventually([&] { return b.transport->stats().connections_over_limit >= 284; }));
   CHECK(b.transport->stats().connections_open <= 16);
-  CHECK(thread_count() == threads_before);
+  CHECK(thread_count() <= threads_before);
   // The silent ones are closed after the handshake timeout.
   CHECK(eventually([&] { return b.transport->stats().handshake_timeouts >= 16; }));
   CHECK(eventually([&] { return b.transport->stats().connections_open == 0; }));
@@ -220,7 +234,7 @@ TEST_CASE("inbound: forged hellos with new ids admit at most max_admitted_unknow
   o.admit_unknown = [](const PeerAddress&) { return true; };
   o.max_admitted_unknown = 3;
   b.start(o);
-  const std::size_t threads_before = thread_count();
+  const std::size_t threads_before = settled_thread_count();
   int welcomed = 0;
   for (NodeId id = 10; id < 30; ++id) {
     HelloClient forged(b.transport->port(), id, "forged-" + std::to_string(id), 1);
