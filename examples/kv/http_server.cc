@@ -120,6 +120,11 @@ Result<std::shared_ptr<net::ssl::context>> build_context(const HttpTlsOptions& o
   return ctx;
 }
 
+// The most a connection's read buffer holds: an unfinished header (the parser consumes nothing of it before it is
+// whole) and one read beyond it. Body bytes are consumed as they are parsed, so a request of any allowed size fits;
+// a chunk-size line or trailer that never ends fills it and is refused (http::error::buffer_overflow).
+std::size_t buffer_limit(const HttpServerOptions& o) { return o.max_header_bytes + (64 << 10) + 4096; }
+
 // One connection, over plain TCP or (kTls) TLS. Everything runs on the connection's strand; answers from other
 // threads are posted to it.
 template <bool kTls>
@@ -131,14 +136,15 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
 
   Session(State* state, tcp::socket socket)
     requires(!kTls)
-      : state_(state), stream_(std::move(socket)), read_timer_(stream_.get_executor()),
-        handler_timer_(stream_.get_executor()) {
+      : state_(state), stream_(std::move(socket)), buffer_(buffer_limit(state->options)),
+        read_timer_(stream_.get_executor()), handler_timer_(stream_.get_executor()) {
     ++state_->open;
   }
   Session(State* state, tcp::socket socket)
     requires(kTls)
       : state_(state), context_(state->tls->current()), stream_(std::move(socket), *context_),
-        read_timer_(stream_.get_executor()), handler_timer_(stream_.get_executor()) {
+        buffer_(buffer_limit(state->options)), read_timer_(stream_.get_executor()),
+        handler_timer_(stream_.get_executor()) {
     ++state_->open;
   }
   ~Session() {
@@ -251,12 +257,19 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     }
     if (ec == http::error::header_limit) {
       ++state_->oversized;
-      // The request line alone over the limit (the parser never got a target): the target is too long;
-      // otherwise the header fields are.
-      if (parser_->get().target().empty()) {
+      // The request line is parsed (and leaves the buffer) only if it was whole in the first bytes the parser saw;
+      // otherwise the parser holds the unfinished header unparsed. Either way, a request line that never ended
+      // within the limit means the target is too long; otherwise the header fields are.
+      if (parser_->get().target().empty() && !request_line_ended()) {
         return finish(plain_error(http::status::uri_too_long, "request target too long"));
       }
       return finish(plain_error(http::status::request_header_fields_too_large, "request header too large"));
+    }
+    if (ec == http::error::buffer_overflow) {
+      // A chunk-size line or a trailer that never ends: the body limit counts only chunk data, the buffer's own
+      // limit bounds the rest.
+      ++state_->oversized;
+      return finish(plain_error(http::status::payload_too_large, "chunk header or trailer too large"));
     }
     if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset) {
       return close();
@@ -376,6 +389,12 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     });
   }
 
+  bool request_line_ended() const {
+    const auto data = buffer_.data();
+    const std::string_view bytes(static_cast<const char*>(data.data()), data.size());
+    return bytes.find("\r\n") != std::string_view::npos;
+  }
+
   void close() {
     beast::error_code ignored;
     socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -389,7 +408,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   HttpCaller caller_;  // what the TLS handshake proved (nothing, without a client certificate)
   std::time_t certificate_expires_ = 0;
   Stream stream_;
-  beast::flat_buffer buffer_;
+  beast::flat_buffer buffer_;  // bounded (buffer_limit): only what the parser has not consumed yet stays in it
   std::optional<http::request_parser<http::string_body>> parser_;
   net::steady_timer read_timer_;
   net::steady_timer handler_timer_;
@@ -405,6 +424,9 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   std::array<char, 4096> scratch_{};
 };
 
+// Connections over the limit still being answered 503 (each holds a descriptor until its drain ends).
+constexpr std::size_t kMaxRefusing = 64;
+
 void accept_next(State* state) {
   if (!state->accepting) return;
   state->acceptor.async_accept(net::make_strand(state->ioc), [state](beast::error_code ec, tcp::socket socket) {
@@ -419,6 +441,12 @@ void accept_next(State* state) {
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     const bool over_limit = state->open >= state->options.max_connections;
+    if (state->open >= state->options.max_connections + kMaxRefusing) {
+      // Refusals answered 503 linger for up to a second each (the drain): beyond a few, a flood is closed at once,
+      // so it cannot hold more descriptors than the limit and this handful.
+      ++state->refused;
+      return accept_next(state);  // `socket` closes as it goes out of scope
+    }
     try {
       if (state->tls) {
         std::make_shared<Session<true>>(state, std::move(socket))->launch(over_limit);

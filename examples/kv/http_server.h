@@ -2,19 +2,21 @@
 // every connection (no thread per connection), with keep-alive and pipelining (requests on one connection are
 // answered in order, one at a time), and a bound on everything a client can make it hold:
 //   connections   at most max_connections open; one more is answered 503 with Retry-After and closed (with TLS:
-//                 closed at once, before any handshake);
+//                 closed at once, before any handshake), and beyond 64 such refusals under way, closed at once;
 //   idle time     a connection with no request under way is closed after idle_timeout;
 //   read time     a request must arrive whole within read_timeout of its first byte, or it is answered 408;
 //   header size   max_header_bytes, checked while reading (request line too long: 414; headers: 431);
 //   body size     max_body_bytes, checked against Content-Length before any body byte is buffered (413);
+//   read buffer   what is read but not yet parsed: the header limit and one read, so a chunk-size line or a
+//                 trailer that never ends is refused (413) instead of buffered;
 //   answer time   a handler that has not answered within handler_timeout is answered 503 for it (outcome
 //                 unknown); its late answer is dropped;
 //   write time    a client that does not read its answer within write_timeout is disconnected.
 // With `tls`, connections are HTTPS (TLS 1.2+; the TLS handshake must finish within read_timeout); a client that
 // does not speak TLS is closed unanswered. The certificate and key (and the client CA) are read again when they
-// change, for new connections, without a restart. A malformed request is answered 400. After any refusal the
-// connection is closed. No exception escapes: a handler that throws is answered 500, and the I/O threads catch
-// whatever reaches them.
+// change, for new connections, without a restart. A malformed request is answered 400. After a request that
+// could not be read, or a refused connection, the connection is closed. No exception escapes: a handler that
+// throws is answered 500, and the I/O threads catch whatever reaches them.
 //
 // The handler runs on an I/O thread and must not block: it answers through `respond`, from any thread, once
 // (later calls are ignored).

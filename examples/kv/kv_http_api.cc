@@ -403,8 +403,12 @@ void KvHttpApi::health(const HttpRequest& req, HttpRespond respond) {
 
 void KvHttpApi::state(const HttpRequest& req, HttpRespond respond) {
   const Origin o{req.version(), std::string(req.target())};
+  if (state_busy_.exchange(true)) {
+    return respond(retry_later(error(o, http::status::too_many_requests, "another GET /state is under way")));
+  }
   Query q{Query::Kind::kAll, ""};
   peer_.read_local(encode(q), [this, o, respond](raftkit::Result<std::string> r) {
+    state_busy_ = false;
     if (!r.is_ok()) return respond(failure(o, r.status()));
     json j = json::parse(r.value(), nullptr, false);
     if (j.is_discarded() || !j.is_object()) {

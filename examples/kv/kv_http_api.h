@@ -5,6 +5,7 @@
 // administrative thread with a short queue.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -113,6 +114,8 @@ class KvHttpApi {
   std::deque<std::function<void()>> admin_queue_;
   bool admin_stopping_ = false;
   std::thread admin_thread_;
+  // A GET /state under way: it walks the whole store on the apply thread, so one at a time (others: 429).
+  std::atomic<bool> state_busy_{false};
 };
 
 }  // namespace raftkit::examples::kv

@@ -1,6 +1,8 @@
 #include "examples/kv/kv_machine.h"
 
-#include <map>
+#include <algorithm>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "examples/cow_map_snapshot.h"
@@ -48,19 +50,31 @@ std::unique_ptr<StateMachineSnapshot> KvMachine::snapshot() { return std::make_u
 Status KvMachine::restore(std::istream& in) { return restore_cow_map(data_, in); }
 
 std::string KvMachine::state_summary() const {
-  std::map<std::string, std::string> sorted;
-  for (const auto& shard : data_.freeze()) sorted.insert(shard->begin(), shard->end());
+  // Sorted by key without copying a value: the digest must not depend on the map's order.
+  std::vector<std::pair<const std::string*, const std::string*>> sorted;
+  std::uint64_t bytes = 0;
+  for (const auto& shard : data_.freeze()) {
+    for (const auto& [k, v] : *shard) {
+      sorted.emplace_back(&k, &v);
+      bytes += k.size() + v.size();
+    }
+  }
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
   std::uint64_t h = 1469598103934665603ull;
   auto mix = [&h](const std::string& s) {
     for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
     h = (h ^ 0xff) * 1099511628211ull;  // a separator, so ("ab","c") and ("a","bc") differ
   };
   for (const auto& [k, v] : sorted) {
-    mix(k);
-    mix(v);
+    mix(*k);
+    mix(*v);
   }
   nlohmann::json out = {{"keys", sorted.size()}, {"digest", std::to_string(h)}};
-  if (sorted.size() <= 1000) out["data"] = sorted;
+  if (sorted.size() <= kStateDataMaxKeys && bytes <= kStateDataMaxBytes) {
+    nlohmann::json data = nlohmann::json::object();
+    for (const auto& [k, v] : sorted) data[*k] = *v;
+    out["data"] = std::move(data);
+  }
   // Keys and values are valid UTF-8 when they come through the HTTP edge; anything else is shown replaced.
   return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

@@ -3,6 +3,7 @@
 // is answered with an error result and changes nothing, on every replica alike.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -19,9 +20,11 @@ class KvMachine : public StateMachine {
   std::unique_ptr<StateMachineSnapshot> snapshot() override;
   Status restore(std::istream& in) override;
 
-  // {"keys": count, "digest": FNV-1a of the sorted pairs, "data": {...} when at most 1000 keys}: equal on two
-  // replicas that applied the same prefix of the log.
+  // {"keys": count, "digest": FNV-1a of the sorted pairs, "data": {...} when at most kStateDataMaxKeys keys of at
+  // most kStateDataMaxBytes in all}: equal on two replicas that applied the same prefix of the log.
   std::string state_summary() const;
+  static constexpr std::size_t kStateDataMaxKeys = 1000;
+  static constexpr std::uint64_t kStateDataMaxBytes = 1 << 20;
 
  private:
   CowMap data_;

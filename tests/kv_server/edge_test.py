@@ -11,6 +11,7 @@ Python standard library only."""
 import http.client
 import json
 import os
+import select
 import shutil
 import socket
 import subprocess
@@ -266,6 +267,86 @@ class ClusterTests(unittest.TestCase):
         self.assertEqual(status, 400)
         self.assertIn("longer than", j["error"])
 
+    def test_a_request_line_or_header_sent_in_pieces_gets_its_status(self):
+        def pieces(*parts):
+            s = socket.create_connection(("127.0.0.1", self.lport), timeout=5)
+            try:
+                for part in parts:
+                    s.sendall(part)
+                    time.sleep(0.2)  # each piece arrives as a read of its own
+                out = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        return out
+                    out += chunk
+            except (socket.timeout, ConnectionResetError):
+                return out
+            finally:
+                s.close()
+
+        self.assertEqual(status_line(pieces(b"GET /kv/" + b"a" * 3000, b"a" * 17000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")),
+                         414)
+        self.assertEqual(status_line(pieces(b"GET /sta", b"tus HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 20000 +
+                                            b"\r\n\r\n")), 431)
+
+    def test_chunk_headers_and_trailers_that_never_end_are_refused_unbuffered(self):
+        pid = self.cluster.servers[self.leader].proc.pid
+        rss_before = proc_status(pid, "VmRSS")
+        head = b"PUT /kv/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        for start in (head + b"1;", head + b"0\r\nX-Trailer: "):
+            s = socket.create_connection(("127.0.0.1", self.lport), timeout=5)
+            s.sendall(start)
+            sent, limit = 0, 64 << 20
+            filler = b"a" * 65536
+            while sent < limit:  # a line that never ends, until the server answers
+                if select.select([s], [], [], 0)[0]:
+                    break
+                try:
+                    s.sendall(filler)
+                except OSError:
+                    break
+                sent += len(filler)
+            reply = b""
+            try:
+                while len(reply) < 4096:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    reply += chunk
+            except (socket.timeout, ConnectionResetError):
+                pass
+            s.close()
+            self.assertEqual(status_line(reply), 413, (start, reply[:200]))
+            self.assertIn(b"chunk header or trailer too large", reply)
+            self.assertLess(sent, limit, start)
+        rss_after = proc_status(pid, "VmRSS")
+        print("endless chunk lines: RSS %d -> %d kB" % (rss_before, rss_after))
+        self.assertLess(rss_after - rss_before, 32 * 1024)
+
+    def test_one_state_summary_at_a_time(self):
+        # Each GET /state walks the whole store on the apply thread: asked many at once, one is served and the
+        # others are told to retry, never queued behind it.
+        results = []
+
+        def ask():
+            results.append(jrequest(self.fport, "GET", "/state"))
+
+        threads = [threading.Thread(target=ask) for _ in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        statuses = [r[0] for r in results]
+        self.assertIn(200, statuses)
+        self.assertEqual(set(statuses) - {200, 429}, set(), statuses)
+        for status, headers, j in results:
+            if status == 429:
+                self.assertEqual(headers.get("Retry-After"), "1")
+            else:
+                self.assertIn("digest", j)
+        self.assertEqual(jrequest(self.fport, "GET", "/state")[0], 200)
+
     def test_malformed_requests_and_unknown_routes(self):
         for junk in (b"HELLO\r\n\r\n", b"GET\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n", b"\x00\x01\x02\r\n\r\n",
                      b"PUT /kv/x HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
@@ -378,6 +459,19 @@ class LimitTests(unittest.TestCase):
         status, _, j = jrequest(self.port, "GET", "/status")
         self.assertGreaterEqual(j["http_server"]["refused_connections"], answers.count(503))
         self.assertEqual(j["http_server"]["timed_out_reads"], answers.count(408))
+
+
+    def test_a_connection_flood_holds_a_bounded_number_of_descriptors(self):
+        pid = self.server.proc.pid
+        fds_before = len(os.listdir("/proc/%d/fd" % pid))
+        held = [socket.create_connection(("127.0.0.1", self.port), timeout=10) for _ in range(400)]
+        time.sleep(0.3)  # within the second a 503 answer lingers
+        fds_during = len(os.listdir("/proc/%d/fd" % pid))
+        for s in held:
+            s.close()
+        print("connection flood: descriptors %d -> %d with 400 connections, limit 20" % (fds_before, fds_during))
+        self.assertLessEqual(fds_during - fds_before, 20 + 64 + 8)  # the limit, the refusals under way, a few spare
+        self.assertTrue(wait_until(lambda: jrequest(self.port, "GET", "/status")[0] == 200, timeout=5))
 
 
 class SecureTests(unittest.TestCase):

@@ -5,6 +5,8 @@
 
 #include <future>
 #include <mutex>
+#include <utility>
+#include <vector>
 
 #include "examples/kv/kv_machine.h"
 #include "runtime/peer.h"
@@ -32,7 +34,22 @@ class FakePeer final : public Peer {
   void read_local(std::string query, Completion done) override {
     if (role == Role::kStopped) return done(Status(ErrorCode::kUnavailable, "peer stopped: disk failed"));
     std::lock_guard<std::mutex> lock(mu_);
+    if (hold_local_reads) {
+      held_.emplace_back(std::move(query), std::move(done));
+      return;
+    }
     done(machine_.handle_read(query));
+  }
+  // While set, local reads wait (as behind a busy apply thread) until release_local_reads().
+  bool hold_local_reads = false;
+  void release_local_reads() {
+    std::vector<std::pair<std::string, Completion>> held;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      hold_local_reads = false;
+      held.swap(held_);
+    }
+    for (auto& [query, done] : held) read_local(std::move(query), std::move(done));
   }
   std::optional<std::string> leader() const override {
     if (role == Role::kLeader) return "p1";
@@ -98,6 +115,7 @@ class FakePeer final : public Peer {
   }
   std::mutex mu_;
   examples::kv::KvMachine machine_;
+  std::vector<std::pair<std::string, Completion>> held_;
 };
 
 }  // namespace raftkit::testing

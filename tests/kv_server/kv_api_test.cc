@@ -207,6 +207,51 @@ TEST_CASE("kv http api: routes, validation and the status of each refusal", "[kv
   CHECK(health.body["reason"] == "stopped: disk failed");
 }
 
+TEST_CASE("kv http api: one GET /state at a time; another meanwhile is told to retry", "[kv]") {
+  testing::FakePeer peer;
+  KvHttpApi api(peer, "p1", {});
+  CHECK(call(api, http::verb::put, "/kv/a", R"({"value":"1"})").status == http::status::ok);
+  peer.hold_local_reads = true;  // the first summary waits behind a busy apply thread
+  std::optional<http::status> first;
+  std::string first_body;
+  api.handle(HttpRequest{http::verb::get, "/state", 11}, [&](HttpResponse res) {
+    first = res.result();
+    first_body = res.body();
+  });
+  CHECK_FALSE(first);
+  Answer second = call(api, http::verb::get, "/state");
+  CHECK(second.status == http::status::too_many_requests);
+  CHECK(second.retry_after == "1");
+  peer.release_local_reads();
+  REQUIRE(first);
+  CHECK(*first == http::status::ok);
+  CHECK(nlohmann::json::parse(first_body)["keys"] == 1);
+  Answer third = call(api, http::verb::get, "/state");
+  CHECK(third.status == http::status::ok);
+  CHECK(third.body["data"] == nlohmann::json({{"a", "1"}}));
+}
+
+TEST_CASE("kv machine: the state summary lists its data only while it is small", "[kv]") {
+  KvMachine m;
+  for (int i = 0; i < 3; ++i) m.handle_write(encode(Command{Command::Op::kSet, "k" + std::to_string(i), "v", std::nullopt}));
+  const nlohmann::json small = nlohmann::json::parse(m.state_summary());
+  CHECK(small["data"].size() == 3);
+  const std::string digest = small["digest"];
+  // Two values of 600 KiB: two keys, but more than a mebibyte.
+  KvMachine big;
+  big.handle_write(encode(Command{Command::Op::kSet, "x", std::string(600 << 10, 'a'), std::nullopt}));
+  big.handle_write(encode(Command{Command::Op::kSet, "y", std::string(600 << 10, 'b'), std::nullopt}));
+  const nlohmann::json summary = nlohmann::json::parse(big.state_summary());
+  CHECK(summary["keys"] == 2);
+  CHECK_FALSE(summary.contains("data"));
+  // The digest is of the sorted pairs, whatever order they were written in.
+  KvMachine reversed;
+  for (int i = 2; i >= 0; --i) {
+    reversed.handle_write(encode(Command{Command::Op::kSet, "k" + std::to_string(i), "v", std::nullopt}));
+  }
+  CHECK(nlohmann::json::parse(reversed.state_summary())["digest"] == digest);
+}
+
 TEST_CASE("kv auth: token files are parsed strictly, without echoing a token", "[kv][auth]") {
   auto table = TokenTable::parse("# operators\nadmin 0123456789abcdef0123 alice\n\nread rrrrrrrrrrrrrrrrrrrr\n");
   REQUIRE(table.is_ok());
