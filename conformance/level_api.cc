@@ -130,6 +130,37 @@ const std::vector<std::pair<const char*, Check>>& api_rules() {
          TRY(expect_code(log.write(bad), ErrorCode::kInvalidArgument, "append not following the truncation point"));
          return "";
        }},
+      {"a refused write changes nothing, in memory or on disk",
+       [](DurableLog& log, auto& reopen) -> std::string {
+         TRY(expect_ok(log.append(entries(1, 5, 1)), "append"));
+         const HardState hs{1, 1, 2};
+         TRY(expect_ok(log.save_hard_state(hs), "save hard state"));
+         // Each is refused for one part while its other parts are valid alone: none of them may be applied.
+         std::vector<std::pair<const char*, LogWrite>> refused(3);
+         refused[0].first = "a truncation and a new term followed by an append with a hole";
+         refused[0].second.truncate_after = 3;
+         refused[0].second.entries = {entry(5, 2)};
+         refused[0].second.hard_state = HardState{2, 1, 2};
+         refused[1].first = "a truncation and an append with a commit going backwards";
+         refused[1].second.truncate_after = 2;
+         refused[1].second.entries = {entry(3, 2)};
+         refused[1].second.hard_state = HardState{2, 1, 1};
+         refused[2].first = "a new term and vote with an entry of term 0";
+         refused[2].second.entries = {entry(6, 0)};
+         refused[2].second.hard_state = HardState{2, 3, 2};
+         auto unchanged = [&](const DurableLog& l, const std::string& when) -> std::string {
+           TRY(expect_entries(l, entries(1, 5, 1), when));
+           if (!(l.hard_state() == hs)) return when + ": the hard state changed";
+           return "";
+         };
+         for (const auto& [what, w] : refused) {
+           TRY(expect_code(log.write(w), ErrorCode::kInvalidArgument, what));
+           TRY(unchanged(log, std::string("after refusing ") + what));
+         }
+         std::unique_ptr<DurableLog> again = reopen();
+         if (!again) return "reopen failed";
+         return unchanged(*again, "after refused writes and a reopen");
+       }},
       {"hard state: term never backwards, one vote per term, commit never backwards",
        [](DurableLog& log, auto&) -> std::string {
          TRY(expect_ok(log.save_hard_state(HardState{3, 2, 0}), "save"));

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -165,6 +166,18 @@ void run_crash_states(const AdapterFactory& factory, const SuiteOptions& options
       [&](const Status& s) { results.check("power-loss", "crash states can be rebuilt", false, s.to_string()); });
 }
 
+// Whether a verdict is the adapter's own report of damage, as the contract asks: open, or a read, failing with
+// kCorruption. Any other refusal (kIo, kWrongOwner, ...) misnames it, and a log that merely contradicts itself
+// when read (kSelfContradiction) went unreported.
+bool reported_as_corruption(const std::string& verdict) {
+  const std::string code = std::string(error_code_name(ErrorCode::kCorruption)) + ": ";
+  const std::string open_refused = std::string(kRuleRecovers) + ": " + code;
+  const std::string read_refused = std::string(kRuleEntries) + ": reading the recovered log failed: " + code;
+  if (verdict.rfind(open_refused, 0) == 0) return true;
+  return verdict.rfind(read_refused, 0) == 0 && verdict.compare(read_refused.size(), std::strlen(kSelfContradiction),
+                                                                kSelfContradiction) != 0;
+}
+
 struct Damage {
   const char* rule;
   int kind;  // 0 flip a bit, 1 zero a sector, 2 drop the write
@@ -255,7 +268,7 @@ void run_corruption(const SuiteOptions& options, const Recorded& r,
                     crashed + "; seed " + std::to_string(seed) + ", damaged " + c.path.substr(root.size()) +
                         ", state kept in " + dir);
       if (!crashed.empty()) continue;
-      bool ok = !opened || verdict.empty() || verdict.rfind(kRuleEntries + std::string(": reading"), 0) == 0;
+      bool ok = verdict.empty() || reported_as_corruption(verdict);
       if (!ok) {
         // A torn tail may be trimmed: damage in sectors holding bytes of the last acknowledged write, or in a
         // file's last written sector, may make the adapter drop the writes whose bytes lie in those sectors (a
@@ -281,7 +294,7 @@ void run_corruption(const SuiteOptions& options, const Recorded& r,
       const std::string context = "seed " + std::to_string(seed) + ", damaged " + c.path.substr(root.size()) +
                                   " at offset " + std::to_string(op.offset) + " (write #" +
                                   std::to_string(c.trace_index) + "), state kept in " + dir;
-      results.check("corruption", d.rule, ok, "silently returned a shorter or different log: " + verdict + "; " + context);
+      results.check("corruption", d.rule, ok, "neither reported as kCorruption nor only a torn tail trimmed: " + verdict + "; " + context);
       if (ok) remove_dir(dir);
     }
   }

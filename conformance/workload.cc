@@ -334,18 +334,18 @@ Result<ModelLog> read_model(const DurableLog& log) {
   m.meta = log.snapshot_meta();
   m.hard_state = log.hard_state();
   if (log.first_index() != m.meta.last_index + 1) {
-    return Status(ErrorCode::kCorruption, "first_index " + std::to_string(log.first_index()) +
+    return Status(ErrorCode::kCorruption, kSelfContradiction + std::string("first_index ") + std::to_string(log.first_index()) +
                                               " does not follow the snapshot point " + std::to_string(m.meta.last_index));
   }
   for (Index next = log.first_index(); next <= log.last_index();) {
     Result<std::vector<Entry>> page = log.read(next, log.last_index() + 1, 4u << 20);
     if (!page.is_ok()) return page.status();
-    if (page.value().empty()) return Status(ErrorCode::kCorruption, "read returned no entries at " + std::to_string(next));
+    if (page.value().empty()) return Status(ErrorCode::kCorruption, kSelfContradiction + std::string("read returned no entries at ") + std::to_string(next));
     for (const Entry& e : page.value()) {
-      if (e.index != next) return Status(ErrorCode::kCorruption, "read returned entry " + std::to_string(e.index) + " for " + std::to_string(next));
+      if (e.index != next) return Status(ErrorCode::kCorruption, kSelfContradiction + std::string("read returned entry ") + std::to_string(e.index) + " for " + std::to_string(next));
       Result<Term> t = log.term_at(e.index);
       if (!t.is_ok() || t.value() != e.term) {
-        return Status(ErrorCode::kCorruption, "term_at(" + std::to_string(e.index) + ") disagrees with read");
+        return Status(ErrorCode::kCorruption, kSelfContradiction + std::string("term_at(") + std::to_string(e.index) + ") disagrees with read");
       }
       m.entries.push_back(model_of(e));
       ++next;

@@ -66,8 +66,12 @@ std::vector<WorkOp> generate_boundary_workload(std::uint64_t seed, std::size_t c
 Index model_last_index(const ModelLog& m);
 Term model_last_term(const ModelLog& m);
 
-// Reads a whole log through the adapter (paged reads).
+// Reads a whole log through the adapter (paged reads). An error the adapter returned is passed on as it is; a log
+// that contradicts itself (first_index not after the snapshot point, a read returning the wrong entries or none,
+// term_at disagreeing with read) is kCorruption with a message starting kSelfContradiction: the adapter did not
+// report it, the reader found it.
 Result<ModelLog> read_model(const DurableLog& log);
+inline constexpr const char* kSelfContradiction = "the log contradicts itself: ";
 
 // The contract's allowed recoveries when ops [0, acked) returned OK and op `acked` (if any) may have been in
 // flight. Returns "" or "<rule>: <what differs>".

@@ -67,6 +67,10 @@ std::vector<Variant> variants() {
   eio.not_failed_after_eio = true;
   Breakage partial;
   partial.leaves_partial_batch = true;
+  Breakage as_io;
+  as_io.corruption_as_io = true;
+  Breakage in_part;
+  in_part.applies_refused_in_part = true;
   return {
       {"correct", none, "", {"api", "model", "process-crash", "power-loss", "ordering", "corruption", "errors"}},
       {"no-fsync", no_fsync, "acknowledged entries survive", {"power-loss", "ordering"}},
@@ -87,6 +91,8 @@ std::vector<Variant> variants() {
       {"compaction-entries-first", compaction, "", {"power-loss", "ordering"}},
       {"not-failed-after-eio", eio, "every write fails until the log is reopened", {"errors"}},
       {"leaves-partial-batch", partial, "exactly as before the call", {"errors"}},
+      {"corruption-as-io", as_io, "reported", {"corruption"}},
+      {"applies-refused-in-part", in_part, "a refused write changes nothing", {"api"}},
   };
 }
 

@@ -91,7 +91,12 @@ Result<std::unique_ptr<SimpleFileLog>> SimpleFileLog::open(const std::string& di
   std::unique_ptr<SimpleFileLog> log(new SimpleFileLog());
   log->breakage_ = breakage;
   log->directory_ = std::move(d).value();
-  if (Status s = log->recover(); !s.is_ok()) return s;
+  if (Status s = log->recover(); !s.is_ok()) {
+    if (breakage.corruption_as_io && s.code() == ErrorCode::kCorruption) {
+      return Status(ErrorCode::kIo, "broken on purpose: " + s.message());
+    }
+    return s;
+  }
   if (breakage.unlocks_after_open) {
     // Broken on purpose: let go of the directory lock (the descriptor of <dir>/LOCK) once open.
     for (const auto& fd : std::filesystem::directory_iterator("/proc/self/fd")) {
@@ -337,6 +342,13 @@ Status SimpleFileLog::append_batch(const std::vector<Entry>& entries, std::uint6
 Status SimpleFileLog::write(const LogWrite& batch) {
   if (failed_ && !breakage_.not_failed_after_eio) return failed_status("simple file");
   if (Status s = validate_log_write(*this, batch); !s.is_ok()) {
+    if (breakage_.applies_refused_in_part) {
+      // Broken on purpose: the parts that are valid alone are written before the refusal is returned.
+      LogWrite part = batch;
+      part.entries.clear();
+      if (validate_log_write(*this, part).is_ok()) (void)write_unchecked(part);
+      return s;
+    }
     // Broken on purpose (accepts_second_vote): the same checks without the hard state's.
     LogWrite without_state = batch;
     without_state.hard_state.reset();
