@@ -15,6 +15,10 @@ jobs=$(nproc)
 
 started=$(date +%s)
 ./scripts/install-deps.sh
+# ccache keys compilations by their paths relative to this clone, not by the directory they ran in, so another
+# clone of the same commit (CI's, a second checkout) reuses what this one compiled (its debug information then
+# names the first clone's paths).
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
 
 # Each phase's heading says how long the command had run when it began, so the slow parts are plain in CI logs.
 step() { printf '\n==== %s (at %dm%02ds) ====\n' "$*" $((($(date +%s) - started) / 60)) $((($(date +%s) - started) % 60)); }
