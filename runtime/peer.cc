@@ -150,7 +150,7 @@ Status RaftPeer::boot() {
     applied_configuration_ = meta.configuration;
     applied_ = snapshot_index_ = meta.last_index;
   }
-  state.hard_state = log_->hard_state();
+  state.hard_state = written_hard_state_ = latest_hard_state_ = log_->hard_state();
   state.log_start = log_->snapshot_meta();
   auto entries = log_->read(log_->first_index(), log_->last_index() + 1, UINT64_MAX);
   if (!entries.is_ok()) return entries.status();
@@ -431,7 +431,17 @@ void RaftPeer::handle_ready() {
   LogWrite w;
   if (!rd.entries.empty()) w.truncate_after = rd.entries.front().index - 1;
   w.entries = std::move(rd.entries);  // lent to the write, not copied: advance() needs them back
-  w.hard_state = rd.hard_state;
+  // A hard state whose only change is its commit index is not worth an fsync of its own: the commit index is
+  // volatile in Raft (the paper's Figure 2), kept only to restart sooner, and the core clamps a stale one at boot.
+  // It goes with the next write that must be durable anyway: entries, or a new term or vote (which the votes and
+  // acknowledgements of this Ready assert). One client's write costs each peer one fsync instead of two.
+  if (rd.hard_state) latest_hard_state_ = *rd.hard_state;
+  const bool term_or_vote = latest_hard_state_.term != written_hard_state_.term ||
+                            latest_hard_state_.voted_for != written_hard_state_.voted_for;
+  if ((term_or_vote || !w.entries.empty()) && !(latest_hard_state_ == written_hard_state_)) {
+    w.hard_state = latest_hard_state_;
+    written_hard_state_ = latest_hard_state_;
+  }
   if (!w.empty()) {
     const bool timed = options_.latency_histograms;
     const auto started = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();

@@ -197,6 +197,8 @@ class RaftPeer final : public Peer {
   std::thread raft_thread_;
 
   // Raft thread only.
+  HardState latest_hard_state_;   // the core's, as of the last Ready
+  HardState written_hard_state_;  // as last made durable (its commit index may lag: see handle_ready)
   std::map<Index, std::pair<Term, PendingAnswer>> pending_writes_;
   // Linearizable reads waiting for a quorum's confirmation, by read context.
   struct PendingRead {
