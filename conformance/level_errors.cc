@@ -206,6 +206,15 @@ void run_injection(const AdapterFactory& factory, const std::vector<WorkOp>& ops
     LogWrite same_state;
     same_state.hard_state = log->hard_state();
     if (log->write(same_state).is_ok()) sticky = "a hard-state write returned OK without a reopen";
+    if (sticky.empty() && log->write(LogWrite{}).is_ok()) sticky = "an empty write returned OK without a reopen";
+    if (sticky.empty() && log->last_index() >= log->first_index()) {
+      // A compaction to the first entry the log holds: valid whatever the failed call left.
+      const Index at = log->first_index();
+      Result<Term> term = log->term_at(at);
+      if (term.is_ok() && log->compact(SnapshotMeta{at, term.value(), log->snapshot_meta().configuration}).is_ok()) {
+        sticky = "a compaction returned OK without a reopen";
+      }
+    }
     for (std::size_t j = failed_at + 1; j < std::min(ops.size(), failed_at + 4) && sticky.empty(); ++j) {
       if (run_op(*log, ops[j]).is_ok()) sticky = "operation " + std::to_string(j) + " returned OK without a reopen";
     }

@@ -67,6 +67,8 @@ std::vector<Variant> variants() {
   eio.not_failed_after_eio = true;
   Breakage partial;
   partial.leaves_partial_batch = true;
+  Breakage compacts;
+  compacts.compacts_after_eio = true;
   Breakage as_io;
   as_io.corruption_as_io = true;
   Breakage in_part;
@@ -92,6 +94,7 @@ std::vector<Variant> variants() {
       {"not-failed-after-eio", eio, "every write fails until the log is reopened", {"errors"}},
       {"leaves-partial-batch", partial, "exactly as before the call", {"errors"}},
       {"corruption-as-io", as_io, "reported", {"corruption"}},
+      {"compacts-after-eio", compacts, "every write fails until the log is reopened", {"errors"}},
       {"applies-refused-in-part", in_part, "a refused write changes nothing", {"api"}},
   };
 }

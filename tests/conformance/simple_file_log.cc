@@ -461,7 +461,7 @@ Status SimpleFileLog::compact(const SnapshotMeta& meta) {
 }
 
 Status SimpleFileLog::compact_unchecked(const SnapshotMeta& meta) {
-  if (failed_ && !breakage_.not_failed_after_eio) return failed_status("simple file");
+  if (failed_ && !breakage_.not_failed_after_eio && !breakage_.compacts_after_eio) return failed_status("simple file");
   if (Status s = validate_compaction(*this, meta); !s.is_ok()) return s;
   snapshot_recovered_ = false;
   const Index end = index_.compaction_end(meta);

@@ -42,6 +42,7 @@ struct Breakage {
   bool splits_term_and_vote = false;     // a new term is made durable first, its vote in a second step
   bool compaction_entries_first = false; // compaction rewrites the entries before recording the snapshot point
   bool not_failed_after_eio = false;     // after an I/O error, later writes go ahead
+  bool compacts_after_eio = false;       // after an I/O error, writes fail but compaction goes ahead
   bool leaves_partial_batch = false;     // writes a batch in 1 MiB pieces; out of space, the pieces stay
   bool corruption_as_io = false;         // damage found on open is reported as kIo, not kCorruption
   bool applies_refused_in_part = false;  // a write refused for its entries still makes its truncation and hard state durable
